@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Entry point: run the CLI, catch every failure in this one place, print one clear line, exit.
+
+import { CommanderError } from '@commander-js/extra-typings';
+import { buildProgram } from './cli/program.js';
+import { EXIT_FAILURE, EXIT_USAGE, isDbtoolError, messageOf } from './core/errors.js';
+
+async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  const program = buildProgram();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `dbtool: ${s}` : s) });
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are not errors; the message was already written by commander.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exitCode = 0;
+      else process.exitCode = EXIT_USAGE;
+      return;
+    }
+    if (isDbtoolError(e)) {
+      process.stderr.write(`dbtool: ${e.oneLine()}\n`);
+      if (debug && e.cause) process.stderr.write(`${(e.cause as Error).stack ?? String(e.cause)}\n`);
+      process.exitCode = e.exitCode;
+      return;
+    }
+    process.stderr.write(`dbtool: unexpected failure: ${messageOf(e)}. Run again with --debug and report it\n`);
+    if (debug) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
+    process.exitCode = EXIT_FAILURE;
+  }
+}
+
+await main(process.argv);
+// Worker threads and sockets are closed by the commands; do not wait on stragglers.
+process.exit(process.exitCode ?? 0);

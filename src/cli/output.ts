@@ -1,0 +1,56 @@
+// Text and JSON renderings of command results for stdout.
+
+import type { InfoReport } from '../command/info/index.js';
+import type { LabResult } from '../command/lab/index.js';
+import type { RestoreResult } from '../command/restore/index.js';
+import { formatBytes, formatDuration, formatTable } from './format.js';
+
+type Out = (text: string) => void;
+
+export function printInfo(r: InfoReport, json: boolean, out: Out): void {
+  if (json) {
+    out(JSON.stringify(r, null, 2));
+    return;
+  }
+  out(`repository ${r.repository}, source ${r.source}`);
+  if (r.backups.length === 0) out('no backups yet');
+  else {
+    out(
+      formatTable(
+        ['label', 'type', 'parent', 'stop time (UTC)', 'start LSN', 'stop LSN', 'database', 'new', 'stored', 'unique'],
+        r.backups.map((b) => [b.label, b.type, b.parent ?? '-', b.stopTime, b.startLsn ?? '-', b.stopLsn ?? '-', formatBytes(b.databaseBytes), formatBytes(b.newBytes), formatBytes(b.storedBytes), formatBytes(b.uniqueBytes)]),
+      ),
+    );
+  }
+  if (r.archive.length === 0) out('archive: empty');
+  for (const a of r.archive) {
+    const gaps = a.gaps.length ? `; gaps: ${a.gaps.map((g) => (g.from === g.to ? g.from : `${g.from}..${g.to}`)).join(', ')}` : '';
+    out(`archive timeline ${a.timeline}: ${a.segments ? `${a.from} .. ${a.to} (${a.segments} segments)` : 'no segments'}${a.histories.length ? `, history ${a.histories.join(' ')}` : ''}${gaps}`);
+  }
+  const w = r.restorableWindow;
+  out(w ? `restorable: ${w.from} (LSN ${w.fromLsn}) .. ${w.to} (LSN ${w.toLsn}, timeline ${w.timeline})` : 'restorable: nothing yet');
+}
+
+export function printRestore(r: RestoreResult, json: boolean, out: Out): void {
+  if (json) {
+    out(JSON.stringify(r));
+    return;
+  }
+  out(`restored backup ${r.label} into ${r.targetDir} (${r.files} files, ${formatBytes(r.bytes)}), recovery target: ${r.target}`);
+  if (r.recovery) {
+    const rec = r.recovery;
+    out(`recovery ${rec.state}: stopped at LSN ${rec.lsn ?? '?'}${rec.lastTransactionTime ? `, last transaction ${rec.lastTransactionTime}` : ''}, timeline ${rec.timeline ?? '?'}`);
+  } else out('start it with: pg_ctl start -D ' + r.targetDir);
+}
+
+export function printLab(r: LabResult, json: boolean, out: Out): void {
+  if (json) {
+    out(JSON.stringify(r, null, 2));
+    return;
+  }
+  out('');
+  out(formatTable(['step', 'time', 'size', 'check'], r.steps.map((s) => [s.step, formatDuration(s.ms), s.bytes !== undefined ? formatBytes(s.bytes) : '', s.check ?? ''])));
+  out('');
+  out(r.summary);
+  if (r.keptDir) out(`sandbox kept in ${r.keptDir}`);
+}

@@ -1,0 +1,223 @@
+// The command line: argv → settings → a command, and its result → text or JSON on stdout.
+
+import { realpathSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { dbtoolError } from '../core/errors.js';
+import { resolveRunAs } from '../core/os-user.js';
+import type { Reporter } from '../core/reporter.js';
+import { resolveSettings, requireRepo } from '../config/settings.js';
+import type { GlobalFlags, Settings } from '../config/settings.js';
+import type { PgConnectionOptions } from '../engine/postgres/connection.js';
+import { Repository } from '../repo/repository.js';
+import { openStorage } from '../storage/open-storage.js';
+import { backup } from '../command/backup/index.js';
+import { info } from '../command/info/index.js';
+import { lab } from '../command/lab/index.js';
+import { repoInit } from '../command/repo-init/index.js';
+import { restore } from '../command/restore/index.js';
+import { walGet } from '../command/wal-get/index.js';
+import { walPush } from '../command/wal-push/index.js';
+import { formatBytes } from './format.js';
+import { printInfo, printLab, printRestore } from './output.js';
+import { makeReporter } from './progress.js';
+
+interface OutputFlags {
+  json?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+function intArg(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+function pgConnection(s: Settings): PgConnectionOptions {
+  if (s.connection.engine !== 'postgres') {
+    throw dbtoolError('USAGE', `engine '${s.connection.engine}' is not supported by this version of dbtool`, 'Use a PostgreSQL source');
+  }
+  const { host, port, user, password, database } = s.connection;
+  return { host, port, user, password, database };
+}
+
+/** The repository location as other processes (archive/restore_command) must see it. */
+function absoluteRepo(location: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) || isAbsolute(location) ? location : resolve(location);
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** How a server calls this very dbtool: node and the entry point by absolute path, repo and source named. */
+export function selfCommand(settings: Settings, sub: string[]): string {
+  const entry = realpathSync(process.argv[1] ?? '');
+  const parts = [process.execPath, entry];
+  if (settings.configFile) parts.push('--config', resolve(settings.configFile));
+  parts.push('--repo', absoluteRepo(requireRepo(settings)), '--source', settings.source);
+  return [...parts.map(shellQuote), ...sub].join(' ');
+}
+
+async function withRepo<T>(settings: Settings, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await Repository.open(openStorage(requireRepo(settings)));
+  try {
+    return await fn(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('dbtool')
+    .description('Backup and point-in-time recovery for PostgreSQL into a deduplicated repository')
+    .version('0.1.0')
+    .option('--config <file>', 'config file (YAML or JSON); env DBTOOL_CONFIG')
+    .option('--repo <location>', 'repository: a path (or file:// URL); env DBTOOL_REPO')
+    .option('--source <name>', 'which source (database cluster) in the repository; env DBTOOL_SOURCE (default main)')
+    .option('--db <engine>', 'database engine: postgres; env DB_ENGINE')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--quiet', 'no progress or messages, only errors')
+    .option('--debug', 'stack traces on errors')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  const globals = (): GlobalFlags & OutputFlags => program.opts();
+  const settings = (): Settings => resolveSettings(globals());
+  const reporter = (): Reporter => makeReporter({ quiet: !!globals().quiet || !!globals().json, tty: !!process.stderr.isTTY });
+
+  const repoCmd = program.command('repo').description('manage the repository');
+  repoCmd
+    .command('init')
+    .description('create an empty repository at --repo')
+    .option('--chunk-size <bytes>', 'chunk size in bytes (default 1048576)', intArg('--chunk-size', 65536, 64 * 1024 * 1024))
+    .option('--compress-level <n>', 'zstd level, 0 = off (default 1)', intArg('--compress-level', 0, 19))
+    .action(async (o) => {
+      const s = settings();
+      const repo = await repoInit({ storage: openStorage(requireRepo(s)), chunkSize: o.chunkSize, compressionLevel: o.compressLevel ?? s.compressLevel });
+      try {
+        if (globals().json) out(JSON.stringify({ repository: repo.storage.description, id: repo.config.id, chunkSize: repo.chunkSize }));
+        else out(`created repository ${repo.config.id} at ${repo.storage.description}`);
+      } finally {
+        await repo.close();
+      }
+    });
+
+  program
+    .command('backup')
+    .description('back up the source into the repository')
+    .addOption(new Option('--type <type>', 'backup type').choices(['full', 'diff', 'incr', 'logical'] as const).default('full' as const))
+    .addOption(new Option('--checkpoint <mode>', 'checkpoint at start: fast, or spread over checkpoint_completion_target').choices(['fast', 'spread'] as const).default('fast' as const))
+    .option('--max-rate <kBps>', 'limit the transfer rate (kB/s), as pg_basebackup -r', intArg('--max-rate', 32, 1048576))
+    .action(async (o) => {
+      const s = settings();
+      const manifest = await withRepo(s, (repo) =>
+        backup({ repo, source: s.source, type: o.type, connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
+      );
+      if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, startLsn: manifest.postgres?.startLsn, stopLsn: manifest.postgres?.stopLsn, bytes: manifest.bytes }));
+      else if (!globals().quiet) {
+        out(`backup ${manifest.label} done: ${formatBytes(manifest.bytes.database)} database, ${formatBytes(manifest.bytes.new)} new, ${formatBytes(manifest.bytes.stored)} stored; LSN ${manifest.postgres?.startLsn} → ${manifest.postgres?.stopLsn}`);
+      }
+    });
+
+  program
+    .command('wal-push')
+    .description("archive one WAL file (archive_command = 'dbtool wal-push %p')")
+    .argument('<path>', 'the WAL file (%p)')
+    .action(async (path) => {
+      const s = settings();
+      await withRepo(s, (repo) => walPush({ repo, source: s.source, path }));
+    });
+
+  program
+    .command('wal-get')
+    .description("fetch one archived WAL file (restore_command = 'dbtool wal-get %f %p'); exit 1 if it is not archived")
+    .argument('<walname>', 'the file name (%f)')
+    .argument('<dest>', 'where to write it (%p)')
+    .action(async (name, dest) => {
+      const s = settings();
+      const found = await withRepo(s, (repo) => walGet({ repo, source: s.source, name, dest }));
+      if (!found) process.exitCode = 1;
+    });
+
+  program
+    .command('restore')
+    .description('restore a backup into a directory, to the latest point or a recovery target')
+    .requiredOption('--target-dir <dir>', 'directory to restore into (must be empty unless --force)')
+    .option('--backup <label>', 'restore this backup (default: the newest one that reaches the target)')
+    .option('--to-time <time>', 'recover to this time (ISO-8601 with a zone, e.g. 2026-11-21T22:10:00Z)')
+    .option('--to-lsn <lsn>', 'recover to this WAL position')
+    .option('--to-xid <xid>', 'recover to the commit of this transaction')
+    .option('--to-name <name>', 'recover to this restore point (pg_create_restore_point)')
+    .option('--immediate', 'stop as soon as the backup is consistent')
+    .addOption(new Option('--target-action <action>', 'what the server does at the target').choices(['promote', 'pause', 'shutdown'] as const).default('promote' as const))
+    .option('--force', 'delete what is in the target (and tablespace) directories first')
+    .option('--start', 'start the restored server (needs --port) and wait until recovery is done')
+    .option('--port <port>', 'port for --start', intArg('--port', 1, 65535))
+    .option('--run-as <user>', 'OS user that owns the files and runs the server when dbtool runs as root (default postgres)')
+    .addOption(new Option('--archive-mode <mode>', "'off' keeps the restored server from archiving into the repository").choices(['preserve', 'off'] as const).default('preserve' as const))
+    .option('--tablespace-map <oid=dir>', 'restore tablespace OID into DIR (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--tablespace-dir <dir>', 'restore every tablespace not mapped otherwise into DIR/<oid>')
+    .action(async (o) => {
+      const s = settings();
+      if (o.start && o.port === undefined) throw dbtoolError('USAGE', '--start needs --port', 'Give the port the restored server should listen on, e.g. --port 5433');
+      const map = new Map<number, string>();
+      for (const m of o.tablespaceMap ?? []) {
+        const mm = /^(\d+)=(.+)$/.exec(m);
+        if (!mm) throw dbtoolError('USAGE', `--tablespace-map '${m}' is not OID=DIR`, 'Write e.g. --tablespace-map 16384=/srv/ts1');
+        map.set(Number(mm[1]), resolve(mm[2]!));
+      }
+      const runAs = resolveRunAs(o.runAs ?? s.runAs);
+      const result = await withRepo(s, (repo) =>
+        restore({
+          repo,
+          source: s.source,
+          targetDir: o.targetDir,
+          label: o.backup,
+          target: { toTime: o.toTime, toLsn: o.toLsn, toXid: o.toXid, toName: o.toName, immediate: o.immediate },
+          action: o.targetAction,
+          force: !!o.force,
+          archiveMode: o.archiveMode,
+          tablespaceMap: map,
+          tablespaceDir: o.tablespaceDir ? resolve(o.tablespaceDir) : undefined,
+          restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"']),
+          start: o.start ? { port: o.port!, runAs } : undefined,
+          owner: runAs,
+          reporter: reporter(),
+        }),
+      );
+      printRestore(result, !!globals().json, out);
+    });
+
+  program
+    .command('info')
+    .description('backups, archive range per timeline, and the restorable window')
+    .action(async () => {
+      const s = settings();
+      const report = await withRepo(s, (repo) => info(repo, s.source));
+      printInfo(report, !!globals().json, out);
+    });
+
+  program
+    .command('lab')
+    .description('sandbox: a throwaway PostgreSQL, sample data, backup, changes, point-in-time restore, measured')
+    .option('--rows <n>', 'sample rows to load (default 100000)', intArg('--rows', 1, 100_000_000))
+    .option('--batch-size <n>', 'rows per insert batch (default 10000)', intArg('--batch-size', 1, 1_000_000))
+    .option('--keep', 'keep the sandbox directory and leave nothing running')
+    .option('--run-as <user>', 'OS user for the sandbox server when run as root (default postgres)')
+    .action(async (o) => {
+      const result = await lab({ rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, keep: !!o.keep, runAs: resolveRunAs(o.runAs), reporter: reporter(), entry: realpathSync(process.argv[1] ?? '') });
+      printLab(result, !!globals().json, out);
+    });
+
+  return program;
+}

@@ -1,0 +1,96 @@
+// `dbtool backup`: stream a physical PostgreSQL backup into the repository, entry by entry,
+// storing only new chunks, and write the manifest last.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dbtoolError } from '../../core/errors.js';
+import type { Reporter } from '../../core/reporter.js';
+import type { BackupKind } from '../../core/time.js';
+import { BaseBackupSession } from '../../engine/postgres/base-backup.js';
+import type { PgConnectionOptions } from '../../engine/postgres/connection.js';
+import { checkWalLevel, nextXid, tablespaceNames } from '../../engine/postgres/sql-facts.js';
+import { ChunkWriter, listChunkIds } from '../../repo/chunk-store.js';
+import { acquireLock } from '../../repo/lock.js';
+import { listBackupLabels, writeManifest } from '../../repo/manifest.js';
+import type { Manifest, ManifestFile } from '../../repo/manifest.js';
+import type { Repository } from '../../repo/repository.js';
+import { claimSource } from '../../repo/source-identity.js';
+import { buildPostgresManifest, chooseLabel } from './plan.js';
+
+export interface BackupOptions {
+  repo: Repository;
+  source: string;
+  type: BackupKind;
+  connection: PgConnectionOptions;
+  checkpoint: 'fast' | 'spread';
+  maxRateKbps?: number;
+  reporter: Reporter;
+}
+
+export async function backup(o: BackupOptions): Promise<Manifest> {
+  if (o.type !== 'full') {
+    throw dbtoolError('USAGE', `--type ${o.type} is not available in this version of dbtool`, 'Take a --type full backup');
+  }
+  await checkWalLevel(o.connection);
+  const lock = await acquireLock(o.repo, o.source, 'backup');
+  try {
+    const existing = new Set(await listBackupLabels(o.repo, o.source));
+    const { label, waitMs } = chooseLabel(new Date(), o.type, existing);
+    if (waitMs > 0) await sleep(waitMs);
+    const startTime = new Date();
+
+    o.reporter.info(`backup ${label}: starting (checkpoint: ${o.checkpoint})`);
+    const session = await BaseBackupSession.start(o.connection, { label: `dbtool ${label}`, checkpoint: o.checkpoint, maxRateKbps: o.maxRateKbps });
+    try {
+      const start = session.info;
+      await claimSource(o.repo, o.source, 'postgres', start.systemId);
+      const names = await tablespaceNames(o.connection);
+
+      const writer = new ChunkWriter(o.repo, await listChunkIds(o.repo));
+      const progress = o.reporter.progress(`backup ${label}`, start.estimatedBytes);
+      let readBytes = 0;
+      const files: ManifestFile[] = [];
+      const pending: Array<Promise<void>> = [];
+      for await (const entry of session.entries()) {
+        const file: ManifestFile = { path: entry.path, type: entry.type, mode: entry.mode, size: entry.size, mtime: entry.mtime.toISOString() };
+        if (entry.target !== undefined) file.target = entry.target;
+        files.push(file);
+        if (entry.data) {
+          const { ids } = await writer.addStream(entry.data, entry.size, (n) => {
+            readBytes += n;
+            progress.update(readBytes, Math.max(start.estimatedBytes, readBytes));
+          });
+          const done = ids.then((list) => {
+            file.chunks = list;
+          });
+          done.catch(() => undefined);
+          pending.push(done);
+        }
+      }
+      const stop = await session.finish();
+      await writer.flush();
+      await Promise.all(pending);
+      progress.stop();
+
+      const manifest = buildPostgresManifest({
+        label,
+        source: o.source,
+        startTime,
+        stopTime: new Date(),
+        start,
+        stop,
+        stopNextXid: await nextXid(o.connection),
+        tablespaceNames: names,
+        files,
+        stats: writer.stats,
+        chunkSize: o.repo.chunkSize,
+      });
+      // The backup exists from this moment: the manifest is its commit record.
+      await writeManifest(o.repo, manifest);
+      return manifest;
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}

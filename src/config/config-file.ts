@@ -1,0 +1,55 @@
+// The config file (YAML or JSON): one validated schema; an unknown or mistyped key is an error
+// naming the key and the file.
+
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { dbtoolError, messageOf } from '../core/errors.js';
+
+const connectionKeys = {
+  engine: z.enum(['postgres', 'mysql']).optional(),
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  user: z.string().min(1).optional(),
+  password: z.string().optional(),
+  database: z.string().min(1).optional(),
+};
+
+const sourceSchema = z.strictObject({ ...connectionKeys, repo: z.string().min(1).optional() });
+
+export const configFileSchema = z.strictObject({
+  repo: z.string().min(1).optional(),
+  source: z.string().min(1).optional(),
+  compressLevel: z.number().int().min(0).max(19).optional(),
+  runAs: z.string().min(1).optional(),
+  ...connectionKeys,
+  sources: z.record(z.string(), sourceSchema).optional(),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+export function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw dbtoolError('CONFIG_INVALID', `cannot read the config file ${path} (${messageOf(e)})`, 'Check --config / DBTOOL_CONFIG');
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (e) {
+    throw dbtoolError('CONFIG_INVALID', `the config file ${path} is not valid YAML/JSON (${messageOf(e).split('\n')[0]})`, 'Fix the syntax');
+  }
+  const result = configFileSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const keysText = issue.keys.map((k) => (where ? `${where}.${k}` : k)).join(', ');
+      throw dbtoolError('CONFIG_INVALID', `unknown key ${keysText} in the config file ${path}`, 'Remove it or fix its spelling (see README: configuration)');
+    }
+    throw dbtoolError('CONFIG_INVALID', `bad value for '${where}' in the config file ${path}: ${issue.message}`, 'Fix the value (see README: configuration)');
+  }
+  return result.data;
+}

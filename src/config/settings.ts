@@ -1,0 +1,133 @@
+// Effective settings: flags, then environment (DBTOOL_*, libpq PG*, DB_* also from ./.env), then
+// the config file; one typed object that commands pass down as plain options.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { dbtoolError } from '../core/errors.js';
+import { isValidSourceName } from '../repo/keys.js';
+import { readConfigFile } from './config-file.js';
+import type { ConfigFile } from './config-file.js';
+
+export interface GlobalFlags {
+  config?: string;
+  repo?: string;
+  source?: string;
+  db?: string;
+}
+
+export interface ConnectionSettings {
+  engine: 'postgres' | 'mysql';
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+}
+
+export interface Settings {
+  /** repository location as given (path or URL); undefined when none is set anywhere */
+  repo: string | undefined;
+  source: string;
+  connection: ConnectionSettings;
+  compressLevel: number | undefined;
+  runAs: string | undefined;
+  configFile: string | undefined;
+  /** where each setting came from, for `config show` and error messages */
+  origins: Record<string, string>;
+}
+
+export type Env = Record<string, string | undefined>;
+
+function readDotenv(cwd: string): Env {
+  const path = join(cwd, '.env');
+  if (!existsSync(path)) return {};
+  return parseDotenv(readFileSync(path));
+}
+
+function parsePort(text: string | undefined, origin: string): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw dbtoolError('CONFIG_INVALID', `${origin} is '${text}', not a port number`, 'Use a number from 1 to 65535');
+  }
+  return n;
+}
+
+function parseEngine(text: string | undefined, origin: string): 'postgres' | 'mysql' | undefined {
+  if (text === undefined || text === '') return undefined;
+  const t = text.toLowerCase();
+  if (t === 'postgres' || t === 'postgresql' || t === 'pg') return 'postgres';
+  if (t === 'mysql' || t === 'mariadb') return 'mysql';
+  throw dbtoolError('CONFIG_INVALID', `${origin} is '${text}', not a database engine`, "Use 'postgres' or 'mysql'");
+}
+
+/**
+ * Resolve settings. `env` is the process environment; `.env` in `cwd` fills what the
+ * environment leaves unset (as dotenv does), and never overrides it.
+ */
+export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd = process.cwd()): Settings {
+  const dot = readDotenv(cwd);
+  const origins: Record<string, string> = {};
+  const pick = <T>(name: string, candidates: Array<[T | undefined, string]>): T | undefined => {
+    for (const [value, origin] of candidates) {
+      if (value !== undefined && value !== '') {
+        origins[name] = origin;
+        return value;
+      }
+    }
+    return undefined;
+  };
+  const fromEnv = (name: string): [string | undefined, string] => (env[name] !== undefined ? [env[name], `environment ${name}`] : [dot[name], `.env ${name}`]);
+
+  const configPath = pick('config', [[flags.config, '--config'], fromEnv('DBTOOL_CONFIG')]);
+  const file: ConfigFile = configPath ? readConfigFile(resolve(cwd, configPath)) : {};
+  const fileOrigin = configPath ? `config file ${configPath}` : 'config file';
+
+  const source = pick('source', [[flags.source, '--source'], fromEnv('DBTOOL_SOURCE'), [file.source, fileOrigin]]) ?? 'main';
+  if (!isValidSourceName(source)) {
+    throw dbtoolError('CONFIG_INVALID', `source name '${source}' (from ${origins.source}) is not valid`, 'Use letters, digits, ".", "_" and "-" (at most 63)');
+  }
+  const sourceFile = file.sources?.[source] ?? {};
+  const srcOrigin = `${fileOrigin} sources.${source}`;
+
+  const repo = pick('repo', [[flags.repo, '--repo'], fromEnv('DBTOOL_REPO'), [sourceFile.repo, srcOrigin], [file.repo, fileOrigin]]);
+
+  const engineText = pick('engine', [[flags.db, '--db'], fromEnv('DB_ENGINE'), [sourceFile.engine, srcOrigin], [file.engine, fileOrigin]]);
+  const engine = parseEngine(engineText, origins.engine ?? 'engine') ?? 'postgres';
+
+  const host = pick('host', [fromEnv('PGHOST'), fromEnv('DB_HOST'), [sourceFile.host, srcOrigin], [file.host, fileOrigin]]);
+  const portValue = pick<string | number>('port', [fromEnv('PGPORT'), fromEnv('DB_PORT'), [sourceFile.port, srcOrigin], [file.port, fileOrigin]]);
+  const port = typeof portValue === 'number' ? portValue : parsePort(portValue, origins.port ?? 'port');
+  const user = pick('user', [fromEnv('PGUSER'), fromEnv('DB_USER'), [sourceFile.user, srcOrigin], [file.user, fileOrigin]]);
+  const password = pick('password', [fromEnv('PGPASSWORD'), fromEnv('DB_PASSWORD'), [sourceFile.password, srcOrigin], [file.password, fileOrigin]]);
+  const database = pick('database', [fromEnv('PGDATABASE'), fromEnv('DB_NAME'), [sourceFile.database, srcOrigin], [file.database, fileOrigin]]);
+
+  const levelText = pick<string | number>('compressLevel', [fromEnv('DBTOOL_COMPRESS_LEVEL'), [file.compressLevel, fileOrigin]]);
+  let compressLevel: number | undefined;
+  if (levelText !== undefined) {
+    compressLevel = Number(levelText);
+    if (!Number.isInteger(compressLevel) || compressLevel < 0 || compressLevel > 19) {
+      throw dbtoolError('CONFIG_INVALID', `${origins.compressLevel} is '${levelText}', not a zstd level`, 'Use a whole number from 0 (off) to 19');
+    }
+  }
+  const runAs = pick('runAs', [fromEnv('DBTOOL_RUN_AS'), [file.runAs, fileOrigin]]);
+
+  return {
+    repo,
+    source,
+    connection: { engine, host, port, user, password, database },
+    compressLevel,
+    runAs,
+    configFile: configPath,
+    origins,
+  };
+}
+
+/** The repository location, or a clear error when none is configured. */
+export function requireRepo(settings: Settings): string {
+  if (!settings.repo) {
+    throw dbtoolError('REPO_NOT_FOUND', 'no repository is configured', 'Pass --repo PATH, set DBTOOL_REPO, or put `repo:` in the config file');
+  }
+  return settings.repo;
+}

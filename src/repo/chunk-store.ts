@@ -1,0 +1,172 @@
+// Content-addressed chunks: split entry streams into fixed-size chunks, store each new one once,
+// and read them back verified. Writing is pipelined with bounded memory (a Limiter).
+
+import { Readable } from 'node:stream';
+import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
+import { keys, chunkIdFromKey } from './keys.js';
+import { Limiter } from './limiter.js';
+import type { Repository } from './repository.js';
+import { ownedArrayBuffer } from './codec-pool.js';
+
+export interface ChunkStats {
+  /** plaintext bytes read from the source */
+  read: number;
+  /** plaintext bytes of chunks that were not in the repository yet */
+  new: number;
+  /** bytes written to storage for those chunks (after compression) */
+  stored: number;
+  /** chunks written */
+  newChunks: number;
+}
+
+/** Every chunk id present in the repository (listing `chunks/`). */
+export async function listChunkIds(repo: Repository): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const obj of repo.storage.list(keys.chunksPrefix)) {
+    const id = chunkIdFromKey(obj.key);
+    if (id) ids.add(id);
+  }
+  return ids;
+}
+
+export class ChunkWriter {
+  readonly stats: ChunkStats = { read: 0, new: 0, stored: 0, newChunks: 0 };
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly limiter: Limiter;
+  private readonly pending = new Set<Promise<unknown>>();
+  private failure: unknown;
+
+  /**
+   * @param known chunk ids already in the repository (they are skipped)
+   * @param concurrency chunks being hashed, compressed or uploaded at once (memory ≈ 2 × this × chunk size)
+   */
+  constructor(
+    private readonly repo: Repository,
+    private readonly known: Set<string>,
+    concurrency = 8,
+  ) {
+    this.limiter = new Limiter(concurrency);
+  }
+
+  /**
+   * Read a stream of `size` bytes to its end, chunking it; returns once it is read, with a
+   * promise of the chunk ids (in order) that settles when every new chunk is durably stored.
+   */
+  async addStream(stream: AsyncIterable<Buffer>, size: number, onBytes?: (n: number) => void): Promise<{ ids: Promise<string[]> }> {
+    const chunkSize = this.repo.chunkSize;
+    const results: Array<Promise<string>> = [];
+    let remaining = size;
+    let current = remaining > 0 ? Buffer.allocUnsafeSlow(Math.min(chunkSize, remaining)) : undefined;
+    let filled = 0;
+    for await (const piece of stream) {
+      this.throwIfFailed();
+      let off = 0;
+      while (off < piece.length) {
+        if (!current) throw dbtoolError('SERVER_PROTOCOL', `an entry sent more than its declared ${size} bytes`, 'Retry the backup; report a bug if it persists');
+        const n = Math.min(current.length - filled, piece.length - off);
+        piece.copy(current, filled, off, off + n);
+        filled += n;
+        off += n;
+        if (filled === current.length) {
+          remaining -= filled;
+          onBytes?.(filled);
+          await this.limiter.acquire();
+          const stored = this.storeChunk(current);
+          // Mark as handled at once: the failure is rethrown by the next read or by flush().
+          stored.catch((e: unknown) => {
+            this.failure ??= e;
+          });
+          results.push(stored);
+          current = remaining > 0 ? Buffer.allocUnsafeSlow(Math.min(chunkSize, remaining)) : undefined;
+          filled = 0;
+        }
+      }
+    }
+    if (current || remaining !== 0) {
+      throw dbtoolError('SERVER_PROTOCOL', `an entry ended after ${size - remaining + filled} of its ${size} bytes`, 'Retry the backup; the connection may have been cut');
+    }
+    const all = Promise.all(results);
+    this.track(all);
+    // Wrapped: an async function returning a bare promise would wait for it.
+    return { ids: all };
+  }
+
+  /** Store one in-memory buffer as chunks (small files, generated files). */
+  async addBuffer(data: Buffer): Promise<string[]> {
+    const { ids } = await this.addStream(Readable.from([data]), data.length);
+    return ids;
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.pending.add(p);
+    p.then(
+      () => this.pending.delete(p),
+      (e: unknown) => {
+        this.pending.delete(p);
+        this.failure ??= e;
+      },
+    );
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** Hash (off-thread), skip if known, else compress (off-thread) and put. Releases the limiter. */
+  private async storeChunk(buf: Buffer): Promise<string> {
+    try {
+      this.stats.read += buf.length;
+      const codec = this.repo.codec();
+      const { chunkId, data } = await codec.digest(buf.buffer as ArrayBuffer);
+      if (this.known.has(chunkId)) return chunkId;
+      const existing = this.inFlight.get(chunkId);
+      if (existing) {
+        await existing;
+        return chunkId;
+      }
+      const plainLen = data.byteLength;
+      const write = (async () => {
+        const obj = await codec.seal('chunk', data);
+        await this.repo.storage.put(keys.chunk(chunkId), obj, { ifAbsent: true });
+        this.stats.new += plainLen;
+        this.stats.stored += obj.length;
+        this.stats.newChunks++;
+        this.known.add(chunkId);
+      })();
+      this.inFlight.set(chunkId, write);
+      try {
+        await write;
+      } finally {
+        this.inFlight.delete(chunkId);
+      }
+      return chunkId;
+    } finally {
+      this.limiter.release();
+    }
+  }
+
+  /** Wait until every chunk handed in so far is stored; rethrows the first failure. */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    this.throwIfFailed();
+  }
+}
+
+/** Read a chunk, verify it against its id; errors name the chunk and the caller's context. */
+export async function readChunk(repo: Repository, id: string, context: string): Promise<Buffer> {
+  const key = keys.chunk(id);
+  let obj: Buffer;
+  try {
+    obj = await repo.storage.get(key);
+  } catch (e) {
+    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') {
+      throw dbtoolError('CHUNK_MISSING', `chunk ${id} of ${context} is missing from the repository`, 'Run `dbtool verify` to see every affected backup; restore another backup');
+    }
+    throw e;
+  }
+  try {
+    return await repo.codec().open('chunk', ownedArrayBuffer(obj), id);
+  } catch (e) {
+    throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} is corrupt (${messageOf(e)})`, 'Run `dbtool verify` to see every affected backup; restore another backup');
+  }
+}

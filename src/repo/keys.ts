@@ -1,0 +1,25 @@
+// Where each kind of object lives in a repository (DESIGN.md §3). The only place keys are built.
+
+import { timelineDir } from '../core/lsn.js';
+
+const SOURCE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+export function isValidSourceName(name: string): boolean {
+  return SOURCE_RE.test(name);
+}
+
+export const keys = {
+  chunk: (id: string): string => `chunks/${id.slice(0, 2)}/${id}`,
+  chunksPrefix: 'chunks/',
+  manifest: (source: string, label: string): string => `backups/${source}/${label}.manifest`,
+  manifestsPrefix: (source: string): string => `backups/${source}/`,
+  archive: (source: string, timeline: number, name: string): string => `archive/${source}/${timelineDir(timeline)}/${name}`,
+  archivePrefix: (source: string): string => `archive/${source}/`,
+  lock: (source: string): string => `locks/${source}.lock`,
+  sourceIdentity: (source: string): string => `sources/${source}.json`,
+} as const;
+
+export function chunkIdFromKey(key: string): string | undefined {
+  const m = /^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(key);
+  return m?.[1];
+}

@@ -1,0 +1,111 @@
+// Turn a manifest back into files: directories, symlinks and files written chunk by chunk in
+// parallel, each chunk verified against its id. Modes: directories 0700, files 0600.
+
+import { mkdir, open, symlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
+import type { ProgressHandle } from '../core/reporter.js';
+import { readChunk } from './chunk-store.js';
+import { Limiter } from './limiter.js';
+import type { Manifest, ManifestFile } from './manifest.js';
+import type { Repository } from './repository.js';
+
+export interface MaterialiseOptions {
+  repo: Repository;
+  manifest: Manifest;
+  /** absolute destination of a manifest path, or undefined to skip it */
+  destination(path: string): string | undefined;
+  progress?: ProgressHandle;
+  /** chunks fetched and written at once */
+  concurrency?: number;
+}
+
+export interface MaterialiseResult {
+  files: number;
+  bytes: number;
+}
+
+export async function materialise(o: MaterialiseOptions): Promise<MaterialiseResult> {
+  const { manifest } = o;
+  const limiter = new Limiter(o.concurrency ?? 8);
+  const made = new Set<string>();
+  const ensureDir = async (dir: string) => {
+    if (made.has(dir)) return;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    made.add(dir);
+  };
+
+  // Directories and links first, so files have somewhere to go.
+  for (const f of manifest.files) {
+    const dest = o.destination(f.path);
+    if (!dest) continue;
+    if (f.type === 'directory') await ensureDir(dest);
+    else if (f.type === 'symlink') {
+      await ensureDir(dirname(dest));
+      await symlink(f.target ?? '', dest);
+    }
+  }
+
+  let bytes = 0;
+  let files = 0;
+  const total = manifest.files.reduce((n, f) => n + (f.type === 'file' ? f.size : 0), 0);
+  let failure: unknown;
+  const writes: Array<Promise<void>> = [];
+  for (const f of manifest.files) {
+    if (f.type !== 'file') continue;
+    const dest = o.destination(f.path);
+    if (!dest) continue;
+    if (failure) break;
+    await ensureDir(dirname(dest));
+    const fh = await open(dest, 'wx', 0o600);
+    files++;
+    const chunkWrites: Array<Promise<void>> = [];
+    const ids = f.chunks ?? [];
+    if (ids.length === 0 && f.size > 0) throw dbtoolError('MANIFEST_INVALID', `manifest ${manifest.label} lists ${f.path} (${f.size} bytes) without chunks`, 'Run `dbtool verify`; restore another backup');
+    for (let i = 0; i < ids.length; i++) {
+      if (failure) break;
+      await limiter.acquire();
+      const offset = i * manifest.chunkSize;
+      const w = writeChunk(o.repo, manifest.chunkSize, f, ids[i]!, fh, offset)
+        .then((n) => {
+          bytes += n;
+          o.progress?.update(bytes, total);
+        })
+        .catch((e: unknown) => {
+          failure ??= e;
+        })
+        .finally(() => limiter.release());
+      chunkWrites.push(w);
+    }
+    writes.push(
+      Promise.all(chunkWrites).then(async () => {
+        await closeFile(fh, f);
+      }),
+    );
+  }
+  await Promise.all(writes);
+  if (failure) throw failure;
+  return { files, bytes };
+}
+
+async function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number): Promise<number> {
+  const data = await readChunk(repo, id, `file ${f.path}`);
+  const expected = Math.min(chunkSize, f.size - offset);
+  if (data.length !== expected) {
+    throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of file ${f.path} has ${data.length} bytes where ${expected} were expected`, 'Run `dbtool verify`; restore another backup');
+  }
+  await fh.write(data, 0, data.length, offset);
+  return data.length;
+}
+
+async function closeFile(fh: FileHandle, f: ManifestFile): Promise<void> {
+  try {
+    await fh.sync();
+  } catch (e) {
+    if (!isDbtoolError(e)) throw dbtoolError('STORAGE_IO', `writing ${f.path} failed (${messageOf(e)})`, 'Check free space and permissions of the target directory', e);
+    throw e;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,57 @@
+// The one narrow interface every repository backend implements (posix, memory, later s3).
+// Keys are relative, '/'-separated, with no '..' or leading '/'. Objects are write-once by
+// convention of the layers above; the driver only guarantees atomic visibility.
+
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** last modification (upload) time, UTC */
+  mtime: Date;
+}
+
+export interface PutOptions {
+  /**
+   * Fail with STORAGE_EXISTS semantics (returns false) when the key exists instead of replacing
+   * it. Drivers that cannot do this atomically do a best-effort stat first.
+   */
+  ifAbsent?: boolean;
+}
+
+export interface StorageCapabilities {
+  /** put with ifAbsent is atomic (O_EXCL / link) rather than check-then-write */
+  atomicIfAbsent: boolean;
+  /** the driver keeps a local path for each object (posix only) */
+  localPath: boolean;
+}
+
+export interface Storage {
+  readonly capabilities: StorageCapabilities;
+  /** A human name for messages: a path or URL, never credentials. */
+  readonly description: string;
+
+  /**
+   * Store an object atomically and durably: when the promise resolves, readers see either the
+   * whole new object or (before) nothing; a crash never leaves a partial object visible.
+   * Returns false only when `ifAbsent` is set and the key already exists.
+   */
+  put(key: string, data: Buffer | Uint8Array, options?: PutOptions): Promise<boolean>;
+  /** Like put, from a stream (large objects); same guarantees. */
+  putStream(key: string, data: Readable, options?: PutOptions): Promise<boolean>;
+  /** The whole object. Throws DbtoolError STORAGE_NOT_FOUND if missing. */
+  get(key: string): Promise<Buffer>;
+  /** A stream of the object. Throws (or the stream errors with) STORAGE_NOT_FOUND if missing. */
+  getStream(key: string): Promise<Readable>;
+  /** Metadata, or undefined if missing. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * Every object whose key starts with `prefix`, sorted by key, any depth. Paginated drivers
+   * page internally; the iterator yields each object once.
+   */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Remove an object; removing a missing object is not an error. */
+  delete(key: string): Promise<void>;
+  /** Release connections and handles. */
+  close(): Promise<void>;
+}
