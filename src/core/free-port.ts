@@ -2,7 +2,15 @@
 
 import { createServer } from 'node:net';
 
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyPort();
+    // Never hand out the standard ports: a system server may be about to bind them.
+    if (port !== 0 && port !== 5432 && port !== 3306) return port;
+  }
+}
+
+function anyPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -35,8 +35,19 @@ async function failure(instance: PgInstance, why: string): Promise<Error> {
 
 export async function waitForRecovery(instance: PgInstance, action: 'promote' | 'pause' | 'shutdown', timeoutMs = 30 * 60_000): Promise<RecoveryOutcome> {
   const deadline = Date.now() + timeoutMs;
+  const startDeadline = Date.now() + 120_000;
+  let seenRunning = false;
   for (;;) {
-    if (!postmasterRunning(instance.dataDir) && !existsSync(join(instance.dataDir, 'postmaster.pid'))) {
+    const running = postmasterRunning(instance.dataDir);
+    if (!seenRunning && !running) {
+      // Not up yet (no pid file): wait, unless the server already gave up.
+      if (/FATAL|PANIC/.test(await logTail(instance.logFile, 6))) throw await failure(instance, 'could not start');
+      if (Date.now() > startDeadline) throw await failure(instance, 'did not start within 120 s');
+      await sleep(100);
+      continue;
+    }
+    seenRunning = true;
+    if (!running && !existsSync(join(instance.dataDir, 'postmaster.pid'))) {
       if (action !== 'shutdown') throw await failure(instance, 'stopped before it finished');
       const control = await readControlData(instance.dataDir, instance.runAs);
       if (!/shut down in recovery|shut down/.test(control['Database cluster state'] ?? '')) throw await failure(instance, 'stopped before it reached the target');
