@@ -8,7 +8,6 @@ import { EXIT_FAILURE, EXIT_USAGE, isDbtoolError, messageOf } from './core/error
 async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
   const program = buildProgram();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `dbtool: ${s}` : s) });
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -76,6 +76,12 @@ function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
+/** Commander's usage errors as dbtool's one line: `dbtool: error: … (Did you mean …?)`. */
+export function oneLineUsageError(text: string): string {
+  if (!text.startsWith('error:')) return text;
+  return `dbtool: ${text.replace(/\s*\n\s*(?=\S)/g, ' ').trimEnd()}. See dbtool --help\n`;
+}
+
 export function buildProgram(): Command {
   const program = new Command()
     .name('dbtool')
@@ -89,6 +95,8 @@ export function buildProgram(): Command {
     .option('--quiet', 'no progress or messages, only errors')
     .option('--debug', 'stack traces on errors')
     .showSuggestionAfterError(true)
+    // Set before subcommands are added: they copy these settings when created.
+    .configureOutput({ writeErr: (text) => process.stderr.write(oneLineUsageError(text)) })
     .exitOverride();
 
   const globals = (): GlobalFlags & OutputFlags => program.opts();

@@ -98,8 +98,13 @@ describe('bad input', () => {
       await src.query('CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000)');
       const b = await dbtool(['backup']);
       assert.equal(b.code, 0, b.stderr);
-      const [sw] = await src.query<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f');
-      for (let i = 0; i < 240 && !(await dbtool(['info'])).stdout.includes(sw!.f); i++) await sleep(250);
+      await src.query('SELECT pg_switch_wal()');
+      // Snapshot only once the archiver has nothing left to push.
+      for (let i = 0; i < 240; i++) {
+        const [r] = await src.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'");
+        if (r?.n === '0') break;
+        await sleep(250);
+      }
       snap = await snapshot(repo);
     });
 

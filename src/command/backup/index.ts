@@ -3,6 +3,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dbtoolError } from '../../core/errors.js';
+import { formatLsn } from '../../core/lsn.js';
 import type { Reporter } from '../../core/reporter.js';
 import type { BackupKind } from '../../core/time.js';
 import { BaseBackupSession } from '../../engine/postgres/base-backup.js';
@@ -38,12 +39,12 @@ export async function backup(o: BackupOptions): Promise<Manifest> {
     if (waitMs > 0) await sleep(waitMs);
     const startTime = new Date();
 
-    o.reporter.info(`backup ${label}: starting (checkpoint: ${o.checkpoint})`);
     const session = await BaseBackupSession.start(o.connection, { label: `dbtool ${label}`, checkpoint: o.checkpoint, maxRateKbps: o.maxRateKbps });
     try {
       const start = session.info;
       await claimSource(o.repo, o.source, 'postgres', start.systemId);
       const names = await tablespaceNames(o.connection);
+      o.reporter.info(`backup ${label}: started at LSN ${formatLsn(start.startLsn)} on timeline ${start.startTimeline} (checkpoint: ${o.checkpoint})`);
 
       const writer = new ChunkWriter(o.repo, await listChunkIds(o.repo));
       const progress = o.reporter.progress(`backup ${label}`, start.estimatedBytes);

@@ -89,7 +89,6 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   }
   const plan = planRestore(catalog.points, catalog.view, target, o.label, namedLsn);
   const manifest = await readManifest(o.repo, o.source, plan.backup.label);
-  o.reporter.info(`restore: backup ${manifest.label} to ${describeTarget(target)}`);
 
   // 2. Where every file goes, tablespaces included.
   const targetDir = resolve(o.targetDir);
@@ -100,6 +99,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   }
   await prepareDir(targetDir, o.force, 'target directory');
   for (const [oid, dir] of tablespaceDirs) await prepareDir(dir, o.force, `directory for tablespace ${oid}`);
+  o.reporter.info(`restore: backup ${manifest.label} to ${describeTarget(target)}`);
 
   // 3. The files, verified chunk by chunk.
   const progress = o.reporter.progress(`restore ${manifest.label}`, manifest.bytes.database);
