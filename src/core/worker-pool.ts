@@ -28,10 +28,22 @@ export interface WorkerReply {
  * Resolve a worker script next to `base` (an import.meta.url): the compiled `.js` when running
  * from dist/, the `.ts` source under tsx (tests), which then needs tsx's loader in the worker.
  */
-export function workerScript(base: string, stem: string): { url: URL; execArgv: string[] } {
+export interface WorkerScript {
+  url: URL;
+  /** under tsx: register its loader in the worker first (execArgv --import does not reach workers) */
+  viaTsx: boolean;
+}
+
+export function workerScript(base: string, stem: string): WorkerScript {
   const js = new URL(`./${stem}.js`, base);
-  if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
-  return { url: new URL(`./${stem}.ts`, base), execArgv: ['--import', 'tsx'] };
+  if (existsSync(fileURLToPath(js))) return { url: js, viaTsx: false };
+  return { url: new URL(`./${stem}.ts`, base), viaTsx: true };
+}
+
+function startWorker(script: WorkerScript, workerData: unknown): Worker {
+  if (!script.viaTsx) return new Worker(script.url, { workerData });
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(script.url.href)}); });`;
+  return new Worker(boot, { eval: true, workerData });
 }
 
 export class WorkerPool {
@@ -39,9 +51,9 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(script: { url: URL; execArgv: string[] }, size: number, workerData: unknown) {
+  constructor(script: WorkerScript, size: number, workerData: unknown) {
     for (let i = 0; i < Math.max(1, size); i++) {
-      const worker = new Worker(script.url, { workerData, execArgv: script.execArgv });
+      const worker = startWorker(script, workerData);
       const slot: Slot = { worker, busy: 0, pending: new Map() };
       worker.on('message', (msg: WorkerReply) => {
         const p = slot.pending.get(msg.id);
