@@ -3,7 +3,7 @@
 // a partial object visible.
 
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -143,7 +143,7 @@ export class PosixStorage implements Storage {
     // Open first so a missing object fails here, not later inside the stream.
     try {
       const fh = await open(path, 'r');
-      return createReadStream('', { fd: fh.fd, autoClose: true }).on('close', () => undefined);
+      return fh.createReadStream();
     } catch (e) {
       if (isNotFound(e)) throw dbtoolError('STORAGE_NOT_FOUND', `${key} is not in ${this.root}`, 'Check the repository location');
       throw this.ioError('reading', key, e);
