@@ -44,6 +44,7 @@ export function printRestore(r: RestoreResult, json: boolean, out: Out): void {
 }
 
 export function printLab(r: LabResult, json: boolean, out: Out): void {
+  if (r.delegated) return;
   if (json) {
     out(JSON.stringify(r, null, 2));
     return;

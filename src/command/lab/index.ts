@@ -43,6 +43,8 @@ export interface LabResult {
   steps: LabStep[];
   summary: string;
   keptDir?: string;
+  /** the lab ran in a child process as another user, which printed its own report */
+  delegated?: boolean;
 }
 
 const BOOKS_DDL = `CREATE TABLE IF NOT EXISTS books (
@@ -90,7 +92,7 @@ async function relaunchAs(o: LabOptions, argv: string[]): Promise<LabResult> {
   });
   await rm(staged.dir, { recursive: true, force: true });
   if (code !== 0) throw dbtoolError('TOOL_FAILED', `the lab, run as ${o.runAs!.name}, failed (exit ${code})`, 'See its message above');
-  return { steps: [], summary: '' };
+  return { steps: [], summary: '', delegated: true };
 }
 
 export async function lab(o: LabOptions): Promise<LabResult> {
