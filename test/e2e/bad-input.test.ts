@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, stat, writeFile, chown, copyFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs } from '../../src/core/os-user.js';
@@ -153,6 +154,11 @@ describe('bad input', () => {
         if (runAs) await chown(copy, runAs.uid, runAs.gid);
         const p = await dbtool(['wal-push', copy]);
         assertOneLine(p, 2, /belongs to postgres system/);
+        // restore_command running in the other cluster's data directory gets nothing from us.
+        const info = JSON.parse((await dbtool(['info', '--json'])).stdout) as { archive: Array<{ from: string }> };
+        const g = await runDbtool(['--repo', repo, 'wal-get', info.archive[0]!.from, 'pg_wal/RECOVERYXLOG'], { env, cwd: other.dataDir });
+        assertOneLine(g, 2, /but the data directory .* is system/);
+        assert.ok(!existsSync(join(other.dataDir, 'pg_wal', 'RECOVERYXLOG')));
         assert.deepEqual(await snapshot(repo), before, 'repository unchanged');
       } finally {
         await other.destroy();

@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chown, mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs } from '../../src/core/os-user.js';
@@ -145,8 +146,20 @@ describe('PostgreSQL spine: backup, WAL archive, restore, PITR', () => {
       assert.deepEqual(await markers(inst), ['m1', 'm1x']);
     });
 
-    it('by LSN', async () => {
-      assert.deepEqual(await markers(await restoreAndStart('pitr-lsn', ['--to-lsn', between.lsn])), ['m1', 'm1x']);
+    it('by LSN, pausing at the target', async () => {
+      const inst = await restoreAndStart('pitr-lsn', ['--to-lsn', between.lsn, '--target-action', 'pause']);
+      assert.deepEqual(await markers(inst), ['m1', 'm1x']);
+      const [r] = await inst.query<{ rec: boolean; state: string }>('SELECT pg_is_in_recovery() AS rec, pg_get_wal_replay_pause_state() AS state');
+      assert.deepEqual(r, { rec: true, state: 'paused' });
+    });
+
+    it('--target-action shutdown stops the server at the target and says so', async () => {
+      const port = await freePort();
+      const r = await dbtool(['restore', '--target-dir', join(work, 'pitr-shutdown'), '--tablespace-dir', join(work, 'pitr-shutdown-ts'), '--to-lsn', between.lsn, '--target-action', 'shutdown', '--start', '--port', String(port), '--archive-mode', 'off', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { recovery: { state: string; lsn: string } };
+      assert.equal(out.recovery.state, 'shutdown');
+      assert.ok(!existsSync(join(work, 'pitr-shutdown', 'postmaster.pid')), 'the server is not running');
     });
 
     it('by xid', async () => {
