@@ -32,20 +32,26 @@ export async function listChunkIds(repo: Repository): Promise<Set<string>> {
 export class ChunkWriter {
   readonly stats: ChunkStats = { read: 0, new: 0, stored: 0, newChunks: 0 };
   private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly limiter: Limiter;
+  /** chunks being hashed or compressed: plaintext buffers in memory */
+  private readonly cpu: Limiter;
+  /** compressed chunks being written: storage latency must not stall hashing and compression */
+  private readonly io: Limiter;
   private readonly pending = new Set<Promise<unknown>>();
   private failure: unknown;
 
   /**
    * @param known chunk ids already in the repository (they are skipped)
-   * @param concurrency chunks being hashed, compressed or uploaded at once (memory ≈ 2 × this × chunk size)
+   * @param cpuSlots chunks being hashed or compressed at once
+   * @param ioSlots compressed chunks being written at once (memory ≤ (cpu + io) × chunk size)
    */
   constructor(
     private readonly repo: Repository,
     private readonly known: Set<string>,
-    concurrency = 8,
+    cpuSlots = 6,
+    ioSlots = 32,
   ) {
-    this.limiter = new Limiter(concurrency);
+    this.cpu = new Limiter(cpuSlots);
+    this.io = new Limiter(ioSlots);
   }
 
   /**
@@ -70,7 +76,7 @@ export class ChunkWriter {
         if (filled === current.length) {
           remaining -= filled;
           onBytes?.(filled);
-          await this.limiter.acquire();
+          await this.cpu.acquire();
           const stored = this.storeChunk(current);
           // Mark as handled at once: the failure is rethrown by the next read or by flush().
           stored.catch((e: unknown) => {
@@ -112,8 +118,16 @@ export class ChunkWriter {
     if (this.failure) throw this.failure;
   }
 
-  /** Hash (off-thread), skip if known, else compress (off-thread) and put. Releases the limiter. */
+  /**
+   * Hash (off-thread), skip if known, else compress (off-thread) and put. Called holding a cpu
+   * slot, which it gives back once the plaintext is no longer needed.
+   */
   private async storeChunk(buf: Buffer): Promise<string> {
+    let holdsCpu = true;
+    const releaseCpu = () => {
+      if (holdsCpu) this.cpu.release();
+      holdsCpu = false;
+    };
     try {
       this.stats.read += buf.length;
       const codec = this.repo.codec();
@@ -121,13 +135,15 @@ export class ChunkWriter {
       if (this.known.has(chunkId)) return chunkId;
       const existing = this.inFlight.get(chunkId);
       if (existing) {
+        releaseCpu();
         await existing;
         return chunkId;
       }
       const plainLen = data.byteLength;
       const write = (async () => {
         const obj = await codec.seal('chunk', data);
-        await this.repo.storage.put(keys.chunk(chunkId), obj, { ifAbsent: true });
+        releaseCpu();
+        await this.io.run(() => this.repo.storage.put(keys.chunk(chunkId), obj, { ifAbsent: true }));
         this.stats.new += plainLen;
         this.stats.stored += obj.length;
         this.stats.newChunks++;
@@ -141,7 +157,7 @@ export class ChunkWriter {
       }
       return chunkId;
     } finally {
-      this.limiter.release();
+      releaseCpu();
     }
   }
 
