@@ -3,6 +3,14 @@
 // convention of the layers above; the driver only guarantees atomic visibility.
 
 import type { Readable } from 'node:stream';
+import { dbtoolError } from '../core/errors.js';
+
+/** Keys are relative, '/'-separated, with no empty, '.' or '..' segments and no backslashes. */
+export function assertValidKey(key: string): void {
+  if (key === '' || key.startsWith('/') || key.includes('\\') || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+    throw dbtoolError('INTERNAL', `invalid storage key '${key}'`, 'This is a bug in dbtool; please report it');
+  }
+}
 
 export interface ObjectInfo {
   key: string;

@@ -2,13 +2,8 @@
 
 import { Readable } from 'node:stream';
 import { dbtoolError } from '../../core/errors.js';
+import { assertValidKey } from '../storage.js';
 import type { ObjectInfo, PutOptions, Storage, StorageCapabilities } from '../storage.js';
-
-function checkKey(key: string): void {
-  if (key === '' || key.startsWith('/') || key.includes('\\') || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
-    throw dbtoolError('INTERNAL', `invalid storage key '${key}'`, 'This is a bug in dbtool; please report it');
-  }
-}
 
 export class MemoryStorage implements Storage {
   readonly capabilities: StorageCapabilities = { atomicIfAbsent: true, localPath: false };
@@ -16,14 +11,14 @@ export class MemoryStorage implements Storage {
   private readonly objects = new Map<string, { data: Buffer; mtime: Date }>();
 
   async put(key: string, data: Buffer | Uint8Array, options?: PutOptions): Promise<boolean> {
-    checkKey(key);
+    assertValidKey(key);
     if (options?.ifAbsent && this.objects.has(key)) return false;
     this.objects.set(key, { data: Buffer.from(data), mtime: new Date() });
     return true;
   }
 
   async putStream(key: string, data: Readable, options?: PutOptions): Promise<boolean> {
-    checkKey(key);
+    assertValidKey(key);
     const parts: Buffer[] = [];
     for await (const piece of data) parts.push(Buffer.from(piece as Uint8Array));
     // Only a complete stream becomes visible.
@@ -31,7 +26,7 @@ export class MemoryStorage implements Storage {
   }
 
   private find(key: string): { data: Buffer; mtime: Date } {
-    checkKey(key);
+    assertValidKey(key);
     const o = this.objects.get(key);
     if (!o) throw dbtoolError('STORAGE_NOT_FOUND', `${key} is not in memory storage`, 'Check the key');
     return o;
@@ -46,7 +41,7 @@ export class MemoryStorage implements Storage {
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
-    checkKey(key);
+    assertValidKey(key);
     const o = this.objects.get(key);
     return o ? { key, size: o.data.length, mtime: o.mtime } : undefined;
   }
@@ -60,7 +55,7 @@ export class MemoryStorage implements Storage {
   }
 
   async delete(key: string): Promise<void> {
-    checkKey(key);
+    assertValidKey(key);
     this.objects.delete(key);
   }
 

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dbtoolError, messageOf } from '../../core/errors.js';
+import { assertValidKey } from '../storage.js';
 import type { ObjectInfo, PutOptions, Storage, StorageCapabilities } from '../storage.js';
 
 const TEMP_PREFIX = '.tmp-';
@@ -35,9 +36,7 @@ export class PosixStorage implements Storage {
 
   /** The file that holds `key`. */
   pathOf(key: string): string {
-    if (key === '' || key.startsWith('/') || key.includes('\\') || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
-      throw dbtoolError('INTERNAL', `invalid storage key '${key}'`, 'This is a bug in dbtool; please report it');
-    }
+    assertValidKey(key);
     return join(this.root, ...key.split('/'));
   }
 
