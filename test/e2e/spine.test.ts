@@ -4,7 +4,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chown, mkdir, rm } from 'node:fs/promises';
+import { chown, mkdir, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -110,6 +110,9 @@ describe('PostgreSQL spine: backup, WAL archive, restore, PITR', () => {
 
   it('restores the backup; every table in both databases and the tablespace matches', async () => {
     const inst = await restoreAndStart('restore-full', ['--immediate']);
+    assert.equal((await stat(join(work, 'restore-full'))).mode & 0o777, 0o700, 'target directory is 0700');
+    assert.equal((await stat(join(work, 'restore-full', 'base'))).mode & 0o777, 0o700, 'directories are 0700');
+    assert.equal((await stat(join(work, 'restore-full', 'PG_VERSION'))).mode & 0o777, 0o600, 'files are 0600');
     assert.deepEqual(await tableChecksums(inst, 'postgres'), backupChecksums.postgres);
     assert.deepEqual(await tableChecksums(inst, 'app'), backupChecksums.app);
     const [ts] = await inst.query<{ loc: string }>("SELECT pg_tablespace_location(oid) AS loc FROM pg_tablespace WHERE spcname = 'ts1'");
