@@ -131,7 +131,7 @@ export function buildProgram(): Command {
       const manifest = await withRepo(s, (repo) =>
         backup({ repo, source: s.source, type: o.type, connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
       );
-      if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, startLsn: manifest.postgres?.startLsn, stopLsn: manifest.postgres?.stopLsn, bytes: manifest.bytes }));
+      if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, startLsn: manifest.postgres?.startLsn, stopLsn: manifest.postgres?.stopLsn, bytes: manifest.bytes }));
       else if (!globals().quiet) {
         out(`backup ${manifest.label} done: ${formatBytes(manifest.bytes.database)} database, ${formatBytes(manifest.bytes.new)} new, ${formatBytes(manifest.bytes.stored)} stored; LSN ${manifest.postgres?.startLsn} → ${manifest.postgres?.stopLsn}`);
       }

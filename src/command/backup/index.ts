@@ -11,11 +11,12 @@ import type { PgConnectionOptions } from '../../engine/postgres/connection.js';
 import { checkWalLevel, nextXid, tablespaceNames } from '../../engine/postgres/sql-facts.js';
 import { ChunkWriter, listChunkIds } from '../../repo/chunk-store.js';
 import { acquireLock } from '../../repo/lock.js';
-import { listBackupLabels, writeManifest } from '../../repo/manifest.js';
+import { writeManifest } from '../../repo/manifest.js';
 import type { Manifest, ManifestFile } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { claimSource } from '../../repo/source-identity.js';
-import { buildPostgresManifest, chooseLabel } from './plan.js';
+import { loadCatalog } from '../info/catalog.js';
+import { buildPostgresManifest, checkTimeline, chooseLabel, chooseParent } from './plan.js';
 
 export interface BackupOptions {
   repo: Repository;
@@ -28,14 +29,19 @@ export interface BackupOptions {
 }
 
 export async function backup(o: BackupOptions): Promise<Manifest> {
-  if (o.type !== 'full') {
-    throw dbtoolError('USAGE', `--type ${o.type} is not available in this version of dbtool`, 'Take a --type full backup');
+  if (o.type === 'logical') {
+    throw dbtoolError('USAGE', '--type logical is not available in this version of dbtool', 'Take a --type full, diff or incr backup');
   }
   await checkWalLevel(o.connection);
   const lock = await acquireLock(o.repo, o.source, 'backup');
   try {
-    const existing = new Set(await listBackupLabels(o.repo, o.source));
-    const { label, waitMs } = chooseLabel(new Date(), o.type, existing);
+    // What is there: earlier backups, their chunks, the archive's timeline histories.
+    const catalog = await loadCatalog(o.repo, o.source);
+    const chunkIds = await listChunkIds(o.repo);
+    const choice = chooseParent(o.type, catalog.manifests, chunkIds);
+    if (choice.warning) o.reporter.warn(choice.warning);
+    const existing = new Set(catalog.manifests.map((m) => m.label));
+    const { label, waitMs } = chooseLabel(new Date(), choice.type, existing);
     if (waitMs > 0) await sleep(waitMs);
     const startTime = new Date();
 
@@ -43,10 +49,11 @@ export async function backup(o: BackupOptions): Promise<Manifest> {
     try {
       const start = session.info;
       await claimSource(o.repo, o.source, 'postgres', start.systemId);
+      if (choice.parent) checkTimeline(choice.parent, start.startTimeline, catalog.view.histories);
       const names = await tablespaceNames(o.connection);
-      o.reporter.info(`backup ${label}: started at LSN ${formatLsn(start.startLsn)} on timeline ${start.startTimeline} (checkpoint: ${o.checkpoint})`);
+      o.reporter.info(`backup ${label}${choice.parent ? ` (${choice.type} of ${choice.parent.label})` : ''}: started at LSN ${formatLsn(start.startLsn)} on timeline ${start.startTimeline} (checkpoint: ${o.checkpoint})`);
 
-      const writer = new ChunkWriter(o.repo, await listChunkIds(o.repo));
+      const writer = new ChunkWriter(o.repo, chunkIds);
       const progress = o.reporter.progress(`backup ${label}`, start.estimatedBytes);
       let readBytes = 0;
       const files: ManifestFile[] = [];
@@ -84,6 +91,8 @@ export async function backup(o: BackupOptions): Promise<Manifest> {
         files,
         stats: writer.stats,
         chunkSize: o.repo.chunkSize,
+        type: choice.type,
+        parent: choice.parent?.label ?? null,
       });
       // The backup exists from this moment: the manifest is its commit record.
       await writeManifest(o.repo, manifest);

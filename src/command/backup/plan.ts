@@ -1,6 +1,8 @@
 // Pure decisions of a backup: its label, and the manifest assembled from what was read.
 
-import { formatLsn, segmentName, segnoOfLsn } from '../../core/lsn.js';
+import { dbtoolError } from '../../core/errors.js';
+import { formatLsn, parseLsn, segmentName, segnoOfLsn } from '../../core/lsn.js';
+import type { HistoryEntry } from '../../core/lsn.js';
 import { makeLabel } from '../../core/time.js';
 import type { BackupKind } from '../../core/time.js';
 import type { BackupStart, BackupStop } from '../../engine/postgres/base-backup.js';
@@ -18,6 +20,48 @@ export function chooseLabel(now: Date, kind: BackupKind, existing: ReadonlySet<s
   }
 }
 
+export interface ParentChoice {
+  type: BackupKind;
+  parent: Manifest | undefined;
+  /** why the requested type could not be taken (the backup falls back to full) */
+  warning?: string;
+}
+
+/**
+ * The parent of a diff (the newest full) or an incr (the newest physical backup of any type).
+ * A parent that is missing, or whose chunks are not all in the repository, makes this a full
+ * backup with a warning: a backup is never based on a broken one.
+ */
+export function chooseParent(type: BackupKind, manifests: Manifest[], chunkIds: ReadonlySet<string>): ParentChoice {
+  if (type === 'full' || type === 'logical') return { type, parent: undefined };
+  const physical = manifests.filter((m) => m.type !== 'logical');
+  const parent = type === 'diff' ? [...physical].reverse().find((m) => m.type === 'full') : physical[physical.length - 1];
+  if (!parent) return { type: 'full', parent: undefined, warning: `there is no ${type === 'diff' ? 'full ' : ''}backup to base a ${type} backup on; taking a full backup` };
+  let missing = 0;
+  for (const f of parent.files) for (const id of f.chunks ?? []) if (!chunkIds.has(id)) missing++;
+  if (missing > 0) {
+    return { type: 'full', parent: undefined, warning: `parent backup ${parent.label} is missing ${missing} chunk(s) from the repository; taking a full backup instead (run \`dbtool verify\`)` };
+  }
+  return { type, parent };
+}
+
+/**
+ * A diff or incr must continue its parent's history: the server's timeline is the parent's, or
+ * one whose history branches from it after the parent ended.
+ */
+export function checkTimeline(parent: Manifest, serverTimeline: number, histories: ReadonlyMap<number, HistoryEntry[]>): void {
+  const pg = parent.postgres;
+  if (!pg || serverTimeline === pg.stopTimeline) return;
+  const history = histories.get(serverTimeline) ?? [];
+  const branch = history.find((h) => h.parentTimeline === pg.stopTimeline);
+  if (serverTimeline > pg.stopTimeline && branch && branch.switchLsn >= parseLsn(pg.stopLsn)) return;
+  throw dbtoolError(
+    'REPO_OTHER_CLUSTER',
+    `the server is on timeline ${serverTimeline}, whose archived history does not continue parent backup ${parent.label} (timeline ${pg.stopTimeline}, ending at ${pg.stopLsn})`,
+    'Take a --type full backup to start a new chain',
+  );
+}
+
 export interface PostgresBackupFacts {
   label: string;
   source: string;
@@ -30,6 +74,8 @@ export interface PostgresBackupFacts {
   files: ManifestFile[];
   stats: ChunkStats;
   chunkSize: number;
+  type: BackupKind;
+  parent: string | null;
 }
 
 export function buildPostgresManifest(f: PostgresBackupFacts): Manifest {
@@ -39,8 +85,8 @@ export function buildPostgresManifest(f: PostgresBackupFacts): Manifest {
     label: f.label,
     source: f.source,
     engine: 'postgres',
-    type: 'full',
-    parent: null,
+    type: f.type,
+    parent: f.parent,
     startTime: f.startTime.toISOString(),
     stopTime: f.stopTime.toISOString(),
     chunkSize: f.chunkSize,
