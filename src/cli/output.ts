@@ -3,6 +3,7 @@
 import type { InfoReport } from '../command/info/index.js';
 import type { LabResult } from '../command/lab/index.js';
 import type { RestoreResult } from '../command/restore/index.js';
+import type { VerifyReport } from '../command/verify/index.js';
 import { formatBytes, formatDuration, formatTable } from './format.js';
 
 type Out = (text: string) => void;
@@ -54,4 +55,18 @@ export function printLab(r: LabResult, json: boolean, out: Out): void {
   out('');
   out(r.summary);
   if (r.keptDir) out(`sandbox kept in ${r.keptDir}`);
+}
+
+export function printVerify(r: VerifyReport, json: boolean, out: Out): void {
+  if (json) {
+    out(JSON.stringify(r, null, 2));
+    return;
+  }
+  const rate = r.seconds > 0 ? `, ${formatBytes((r.referencedBytes + r.storedBytes) / r.seconds)}/s` : '';
+  out(`verified ${r.backups.length} backup(s): ${r.chunksChecked} chunks, ${formatBytes(r.referencedBytes)} referenced, ${formatBytes(r.storedBytes)} stored, in ${formatDuration(r.seconds * 1000)}${rate}`);
+  for (const c of r.badChunks) out(`chunk ${c.id} ${c.problem}: breaks backup(s) ${c.backups.join(', ')}; files ${c.files.join(', ')}`);
+  for (const m of r.badManifests) out(`manifest ${m.label}: ${m.problems.join('; ')}`);
+  for (const w of r.missingWal) out(`backup ${w.label}: WAL not archived: ${w.segments.join(', ')}`);
+  for (const g of r.gaps) out(`archive gap on timeline ${g.timeline}: ${g.from === g.to ? g.from : `${g.from} .. ${g.to}`}`);
+  if (r.ok) out('everything verified');
 }

@@ -16,10 +16,11 @@ import { info } from '../command/info/index.js';
 import { lab } from '../command/lab/index.js';
 import { repoInit } from '../command/repo-init/index.js';
 import { restore } from '../command/restore/index.js';
+import { verify } from '../command/verify/index.js';
 import { walGet } from '../command/wal-get/index.js';
 import { walPush } from '../command/wal-push/index.js';
 import { formatBytes } from './format.js';
-import { printInfo, printLab, printRestore } from './output.js';
+import { printInfo, printLab, printRestore, printVerify } from './output.js';
 import { makeReporter } from './progress.js';
 
 interface OutputFlags {
@@ -213,6 +214,20 @@ export function buildProgram(): Command {
       const s = settings();
       const report = await withRepo(s, (repo) => info(repo, s.source));
       printInfo(report, !!globals().json, out);
+    });
+
+  program
+    .command('verify')
+    .description('check that backups are restorable: chunks against their ids, manifests, WAL and archive continuity')
+    .option('--backup <label>', 'verify only this backup')
+    .action(async (o) => {
+      const s = settings();
+      const report = await withRepo(s, (repo) => verify({ repo, source: s.source, label: o.backup, reporter: reporter() }));
+      printVerify(report, !!globals().json, out);
+      if (!report.ok) {
+        const n = report.badChunks.length + report.badManifests.length + report.missingWal.length + report.gaps.length;
+        throw dbtoolError('VERIFY_FAILED', `verify found ${n} problem(s) in ${report.backups.length} backup(s)`, 'See the report above; restore from a backup it does not name');
+      }
     });
 
   program

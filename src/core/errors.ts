@@ -29,6 +29,7 @@ export const catalogue = {
   CHUNK_MISSING: { exit: 1, retryable: false },
   MANIFEST_INVALID: { exit: 1, retryable: false },
   ARCHIVE_CONFLICT: { exit: 1, retryable: false },
+  VERIFY_FAILED: { exit: 1, retryable: false },
   ARCHIVE_MISSING: { exit: 1, retryable: false },
   WAL_INVALID: { exit: 2, retryable: false },
   SERVER_UNREACHABLE: { exit: 1, retryable: true },
