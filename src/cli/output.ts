@@ -4,6 +4,7 @@ import type { InfoReport } from '../command/info/index.js';
 import type { LabResult } from '../command/lab/index.js';
 import type { RestoreResult } from '../command/restore/index.js';
 import type { VerifyReport } from '../command/verify/index.js';
+import type { RestoreTestReport } from '../command/verify/restore-test.js';
 import { formatBytes, formatDuration, formatTable } from './format.js';
 
 type Out = (text: string) => void;
@@ -69,4 +70,18 @@ export function printVerify(r: VerifyReport, json: boolean, out: Out): void {
   for (const w of r.missingWal) out(`backup ${w.label}: WAL not archived: ${w.segments.join(', ')}`);
   for (const g of r.gaps) out(`archive gap on timeline ${g.timeline}: ${g.from === g.to ? g.from : `${g.from} .. ${g.to}`}`);
   if (r.ok) out('everything verified');
+}
+
+export function printRestoreTest(r: RestoreTestReport, json: boolean, out: Out): void {
+  if (json) {
+    out(JSON.stringify(r, null, 2));
+    return;
+  }
+  out(`restore test of ${r.backup}: restored and recovered in ${formatDuration(r.restoreSeconds * 1000)}; pg_amcheck ${r.amcheck.ok ? 'clean' : 'FAILED'}`);
+  if (r.amcheck.output) out(r.amcheck.output);
+  if (r.tables.length) {
+    out(formatTable(['database', 'table', 'rows'], r.tables.map((t) => [t.database, t.table, String(t.rows)])));
+    out(`read ${r.totalRows} rows in ${r.tables.length} tables in ${formatDuration(r.readSeconds * 1000)}`);
+  }
+  if (r.ok) out('restore test passed');
 }

@@ -17,10 +17,11 @@ import { lab } from '../command/lab/index.js';
 import { repoInit } from '../command/repo-init/index.js';
 import { restore } from '../command/restore/index.js';
 import { verify } from '../command/verify/index.js';
+import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.js';
 import { walGet } from '../command/wal-get/index.js';
 import { walPush } from '../command/wal-push/index.js';
 import { formatBytes } from './format.js';
-import { printInfo, printLab, printRestore, printVerify } from './output.js';
+import { printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
 import { makeReporter } from './progress.js';
 
 interface OutputFlags {
@@ -220,8 +221,17 @@ export function buildProgram(): Command {
     .command('verify')
     .description('check that backups are restorable: chunks against their ids, manifests, WAL and archive continuity')
     .option('--backup <label>', 'verify only this backup')
+    .option('--restore-test', 'restore the backup (default: latest) into a scratch directory, start it, pg_amcheck and read every table')
+    .option('--run-as <user>', 'OS user for the scratch server when run as root (default postgres)')
     .action(async (o) => {
       const s = settings();
+      if (o.restoreTest) {
+        const runAs = resolveRunAs(o.runAs ?? s.runAs);
+        const r = await withRepo(s, (repo) => restoreTest({ repo, source: s.source, label: o.backup, restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"']), runAs, reporter: reporter() }));
+        printRestoreTest(r, !!globals().json, out);
+        if (!r.ok) throw restoreTestFailure(r);
+        return;
+      }
       const report = await withRepo(s, (repo) => verify({ repo, source: s.source, label: o.backup, reporter: reporter() }));
       printVerify(report, !!globals().json, out);
       if (!report.ok) {

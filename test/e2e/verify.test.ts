@@ -5,7 +5,8 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs } from '../../src/core/os-user.js';
@@ -68,6 +69,16 @@ describe('verify', () => {
     assert.match(r.stdout, /verified 2 backup\(s\).*\neverything verified/);
   });
 
+  it('the restore test passes on a good backup: amcheck clean, every table read', async () => {
+    const r = await dbtool(['verify', '--restore-test', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { ok: boolean; backup: string; amcheck: { ok: boolean }; tables: Array<{ table: string; rows: number }> };
+    assert.equal(report.backup, incr, 'latest by default');
+    assert.equal(report.amcheck.ok, true);
+    assert.deepEqual(report.tables.find((t) => t.table === 'public.t'), { database: 'postgres', table: 'public.t', rows: 400000 });
+    assert.deepEqual((await readdir(tmpdir())).filter((d) => d.startsWith('dbtool-restore-test-')), [], 'the scratch directory is gone');
+  });
+
   it('names exactly the damaged chunks, with the backups and files they break', async () => {
     const repo = await Repository.open(new PosixStorage(repoDir));
     try {
@@ -112,6 +123,10 @@ describe('verify', () => {
     const bad = await dbtool(['restore', '--backup', incr, '--immediate', '--target-dir', join(work, 'bad')]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr.trim().split('\n').pop()!, /^dbtool: chunk [0-9a-f]{64} of file \S+ is (corrupt|missing)/);
+
+    const test = await dbtool(['verify', '--restore-test', '--backup', incr]);
+    assert.equal(test.code, 1);
+    assert.match(test.stderr.trim().split('\n').pop()!, new RegExp(`^dbtool: the restore test of backup ${incr} failed: chunk [0-9a-f]{64} of file`));
 
     const port = await freePort();
     const good = await dbtool(['restore', '--backup', full, '--immediate', '--target-dir', join(work, 'good'), '--start', '--port', String(port), '--archive-mode', 'off']);
