@@ -12,6 +12,7 @@ import type { PgConnectionOptions } from '../engine/postgres/connection.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { backup } from '../command/backup/index.js';
+import { check } from '../command/check/index.js';
 import { info } from '../command/info/index.js';
 import { lab } from '../command/lab/index.js';
 import { repoInit } from '../command/repo-init/index.js';
@@ -215,6 +216,19 @@ export function buildProgram(): Command {
       const s = settings();
       const report = await withRepo(s, (repo) => info(repo, s.source));
       printInfo(report, !!globals().json, out);
+    });
+
+  program
+    .command('check')
+    .description('check the server is set up for this repository, then prove archiving with a WAL switch')
+    .option('--timeout <seconds>', 'how long to wait for the switched segment (default 60)', intArg('--timeout', 1, 86400))
+    .action(async (o) => {
+      const s = settings();
+      const r = await withRepo(s, (repo) =>
+        check({ repo, source: s.source, connection: pgConnection(s), repoLocation: absoluteRepo(requireRepo(s)), timeoutSeconds: o.timeout ?? 60, reporter: reporter() }),
+      );
+      if (globals().json) out(JSON.stringify(r));
+      else out(`check passed: wal_level ${r.walLevel}, archive_mode ${r.archiveMode}, ${r.segment} archived into the repository (${r.seconds.toFixed(1)} s)`);
     });
 
   program
