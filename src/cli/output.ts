@@ -1,5 +1,6 @@
 // Text and JSON renderings of command results for stdout.
 
+import type { ExpireResult } from '../command/expire/index.js';
 import type { InfoReport } from '../command/info/index.js';
 import type { LabResult } from '../command/lab/index.js';
 import type { RestoreResult } from '../command/restore/index.js';
@@ -84,4 +85,16 @@ export function printRestoreTest(r: RestoreTestReport, json: boolean, out: Out):
     out(`read ${r.totalRows} rows in ${r.tables.length} tables in ${formatDuration(r.readSeconds * 1000)}`);
   }
   if (r.ok) out('restore test passed');
+}
+
+export function printExpire(r: ExpireResult, json: boolean, out: Out): void {
+  if (json) {
+    out(JSON.stringify(r, null, 2));
+    return;
+  }
+  const verb = r.dryRun ? 'would remove' : 'removed';
+  out(`${r.dryRun ? 'dry run: ' : ''}${verb} ${r.plan.expire.length} backup(s)${r.plan.expire.length ? `: ${r.plan.expire.join(', ')}` : ''}`);
+  for (const label of r.plan.keep) out(`keep ${label}: ${r.plan.reasons[label]!.join('; ')}`);
+  out(`${verb} ${r.archive.files} archive file(s) (${formatBytes(r.archive.bytes)})${r.archive.first ? `: ${r.archive.first} .. ${r.archive.last}` : ''}`);
+  out(`${verb} ${r.chunks.count} chunk(s) no kept backup references (${formatBytes(r.chunks.bytes)})${r.gcSkipped ? `; chunk collection skipped: ${r.gcSkipped}` : ''}`);
 }

@@ -13,6 +13,7 @@ import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { backup } from '../command/backup/index.js';
 import { check } from '../command/check/index.js';
+import { expire } from '../command/expire/index.js';
 import { info } from '../command/info/index.js';
 import { lab } from '../command/lab/index.js';
 import { repoInit } from '../command/repo-init/index.js';
@@ -22,7 +23,7 @@ import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.
 import { walGet } from '../command/wal-get/index.js';
 import { walPush } from '../command/wal-push/index.js';
 import { formatBytes } from './format.js';
-import { printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
+import { printExpire, printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
 import { makeReporter } from './progress.js';
 
 interface OutputFlags {
@@ -252,6 +253,20 @@ export function buildProgram(): Command {
         const n = report.badChunks.length + report.badManifests.length + report.missingWal.length + report.gaps.length;
         throw dbtoolError('VERIFY_FAILED', `verify found ${n} problem(s) in ${report.backups.length} backup(s)`, 'See the report above; restore from a backup it does not name');
       }
+    });
+
+  program
+    .command('expire')
+    .description('apply retention: remove old backups, the WAL only they needed, and chunks nothing references')
+    .option('--keep-full <n>', 'keep the newest N full backups and the backups based on them', intArg('--keep-full', 1, 100000))
+    .option('--keep-diff <n>', 'keep the newest N differential backups and the backups based on them', intArg('--keep-diff', 1, 100000))
+    .option('--keep-days <d>', 'keep what is needed to restore to any point in the last D days', intArg('--keep-days', 0, 100000))
+    .option('--dry-run', 'print the plan, change nothing')
+    .action(async (o) => {
+      const s = settings();
+      const policy = { keepFull: o.keepFull ?? s.retention.keepFull, keepDiff: o.keepDiff ?? s.retention.keepDiff, keepDays: o.keepDays ?? s.retention.keepDays };
+      const r = await withRepo(s, (repo) => expire({ repo, source: s.source, policy, dryRun: !!o.dryRun, reporter: reporter() }));
+      printExpire(r, !!globals().json, out);
     });
 
   program

@@ -22,6 +22,9 @@ export const configFileSchema = z.strictObject({
   source: z.string().min(1).optional(),
   compressLevel: z.number().int().min(0).max(19).optional(),
   runAs: z.string().min(1).optional(),
+  keepFull: z.number().int().min(1).optional(),
+  keepDiff: z.number().int().min(1).optional(),
+  keepDays: z.number().min(0).optional(),
   ...connectionKeys,
   sources: z.record(z.string(), sourceSchema).optional(),
 });

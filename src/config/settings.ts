@@ -32,6 +32,8 @@ export interface Settings {
   connection: ConnectionSettings;
   compressLevel: number | undefined;
   runAs: string | undefined;
+  /** retention from the config file; flags of `expire` override it */
+  retention: { keepFull?: number; keepDiff?: number; keepDays?: number };
   configFile: string | undefined;
   /** where each setting came from, for `config show` and error messages */
   origins: Record<string, string>;
@@ -119,6 +121,7 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
     connection: { engine, host, port, user, password, database },
     compressLevel,
     runAs,
+    retention: { keepFull: file.keepFull, keepDiff: file.keepDiff, keepDays: file.keepDays },
     configFile: configPath,
     origins,
   };

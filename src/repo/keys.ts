@@ -16,6 +16,10 @@ export const keys = {
   archive: (source: string, timeline: number, name: string): string => `archive/${source}/${timelineDir(timeline)}/${name}`,
   archivePrefix: (source: string): string => `archive/${source}/`,
   lock: (source: string): string => `locks/${source}.lock`,
+  locksPrefix: 'locks/',
+  /** held by chunk garbage collection; '_' cannot start a source name, so it never collides */
+  gcLock: 'locks/_gc.lock',
+  backupsPrefix: 'backups/',
   sourceIdentity: (source: string): string => `sources/${source}.json`,
 } as const;
 

@@ -10,7 +10,7 @@ import { BaseBackupSession } from '../../engine/postgres/base-backup.js';
 import type { PgConnectionOptions } from '../../engine/postgres/connection.js';
 import { checkWalLevel, nextXid, tablespaceNames } from '../../engine/postgres/sql-facts.js';
 import { ChunkWriter, listChunkIds } from '../../repo/chunk-store.js';
-import { acquireLock } from '../../repo/lock.js';
+import { acquireLock, waitForGc } from '../../repo/lock.js';
 import { writeManifest } from '../../repo/manifest.js';
 import type { Manifest, ManifestFile } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
@@ -35,6 +35,8 @@ export async function backup(o: BackupOptions): Promise<Manifest> {
   await checkWalLevel(o.connection);
   const lock = await acquireLock(o.repo, o.source, 'backup');
   try {
+    // Chunks seen in the repository below must not be collected before our manifest exists.
+    await waitForGc(o.repo, o.reporter);
     // What is there: earlier backups, their chunks, the archive's timeline histories.
     const catalog = await loadCatalog(o.repo, o.source);
     const chunkIds = await listChunkIds(o.repo);

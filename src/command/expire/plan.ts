@@ -1,0 +1,109 @@
+// Pure decisions of expire: which backups a retention policy keeps, which archive files the kept
+// backups no longer need, and which chunks no kept manifest references.
+
+import { dbtoolError } from '../../core/errors.js';
+import { parseWalFileName } from '../../core/lsn.js';
+import type { WalFileName } from '../../core/lsn.js';
+import type { Manifest } from '../../repo/manifest.js';
+
+export interface RetentionPolicy {
+  /** keep the newest N full backups and the backups based on them */
+  keepFull?: number;
+  /** keep the newest N differential backups and the backups based on them */
+  keepDiff?: number;
+  /** keep what is needed to restore to any point in the last D days */
+  keepDays?: number;
+}
+
+export interface ExpirePlan {
+  expire: string[];
+  keep: string[];
+  /** why each kept backup stays */
+  reasons: Record<string, string[]>;
+}
+
+/** Every backup whose parent chain passes through `label`. */
+function descendants(label: string, manifests: Manifest[]): Set<string> {
+  const out = new Set<string>([label]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const m of manifests) {
+      if (m.parent && out.has(m.parent) && !out.has(m.label)) {
+        out.add(m.label);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A backup is kept when any rule keeps it; with no rule at all nothing may be decided.
+ * Backups are complete on their own, so keeping one never requires keeping its parent.
+ */
+export function planExpire(manifests: Manifest[], policy: RetentionPolicy, now: Date): ExpirePlan {
+  if (policy.keepFull === undefined && policy.keepDiff === undefined && policy.keepDays === undefined) {
+    throw dbtoolError('USAGE', 'no retention policy given', 'Pass --keep-full N, --keep-diff N or --keep-days D (or set keepFull/keepDiff/keepDays in the config file)');
+  }
+  for (const [name, v] of Object.entries(policy)) {
+    if (v !== undefined && (!Number.isFinite(v) || v < (name === 'keepDays' ? 0 : 1))) {
+      throw dbtoolError('USAGE', `${name} must be ${name === 'keepDays' ? 'zero or more days' : 'at least 1'}`, 'Keeping no backups is not a retention policy; delete the repository instead');
+    }
+  }
+  const sorted = [...manifests].sort((a, b) => (a.label < b.label ? -1 : 1));
+  const reasons: Record<string, string[]> = {};
+  const keep = (labels: Iterable<string>, why: string) => {
+    for (const l of labels) (reasons[l] ??= []).push(why);
+  };
+  // The newest backup always stays: it is the fastest restore of the latest state.
+  if (sorted.length) keep([sorted[sorted.length - 1]!.label], 'newest backup');
+
+  if (policy.keepFull !== undefined) {
+    const fulls = sorted.filter((m) => m.type === 'full').slice(-policy.keepFull);
+    for (const f of fulls) keep(descendants(f.label, sorted), `within the newest ${policy.keepFull} full backup chain(s)`);
+  }
+  if (policy.keepDiff !== undefined) {
+    const diffs = sorted.filter((m) => m.type === 'diff').slice(-policy.keepDiff);
+    for (const d of diffs) keep(descendants(d.label, sorted), `within the newest ${policy.keepDiff} differential(s)`);
+    // Fulls are only expired by keepFull (or keepDays): a diff policy never removes the base.
+    if (policy.keepFull === undefined) keep(sorted.filter((m) => m.type === 'full').map((m) => m.label), 'full backups are kept by --keep-full only');
+  }
+  if (policy.keepDays !== undefined) {
+    const cutoff = now.getTime() - policy.keepDays * 86_400_000;
+    // The newest backup ending at or before the cutoff is where a restore to the cutoff starts.
+    const anchor = [...sorted].reverse().find((m) => Date.parse(m.stopTime) <= cutoff);
+    const from = anchor ? sorted.indexOf(anchor) : 0;
+    keep(sorted.slice(from).map((m) => m.label), `needed to restore to any point in the last ${policy.keepDays} day(s)`);
+  }
+  return {
+    keep: sorted.filter((m) => reasons[m.label]).map((m) => m.label),
+    expire: sorted.filter((m) => !reasons[m.label]).map((m) => m.label),
+    reasons,
+  };
+}
+
+/**
+ * Archive files older than the oldest kept backup's start on its timeline (and on older
+ * timelines); history files always stay, they are tiny and describe the timelines.
+ */
+export function archiveToExpire<T extends WalFileName>(files: T[], kept: Manifest[]): T[] {
+  const starts = kept
+    .filter((m) => m.postgres)
+    .map((m) => parseWalFileName(m.postgres!.startWal, m.postgres!.walSegmentSize))
+    .sort((a, b) => a.timeline - b.timeline || (a.segno! < b.segno! ? -1 : 1));
+  const oldest = starts[0];
+  if (!oldest) return [];
+  return files.filter((f) => {
+    if (f.kind === 'history' || f.segno === undefined) return false;
+    if (f.timeline < oldest.timeline) return true;
+    return f.timeline === oldest.timeline && f.segno < oldest.segno!;
+  });
+}
+
+/** Chunk ids present in the repository that no kept manifest (of any source) references. */
+export function unreferencedChunks(present: Iterable<string>, kept: Manifest[]): string[] {
+  const referenced = new Set<string>();
+  for (const m of kept) for (const f of m.files) for (const id of f.chunks ?? []) referenced.add(id);
+  return [...present].filter((id) => !referenced.has(id)).sort();
+}
