@@ -25,6 +25,7 @@ export function printInfo(r: InfoReport, json: boolean, out: Out): void {
       ),
     );
   }
+  for (const c of r.chains) out(`chain ${c.root}${c.members.length ? ` → ${c.members.join(' → ')}` : ''}`);
   if (r.archive.length === 0) out('archive: empty');
   for (const a of r.archive) {
     const gaps = a.gaps.length ? `; gaps: ${a.gaps.map((g) => (g.from === g.to ? g.from : `${g.from}..${g.to}`)).join(', ')}` : '';

@@ -72,8 +72,11 @@ describe('backup chains: full, incr, diff', () => {
     const incr2 = await take('incr');
     assert.deepEqual([incr2.type, incr2.parent], ['incr', diff.label]);
 
-    const info = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: Array<{ label: string; parent: string | null; uniqueBytes: number }> };
+    const info = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: Array<{ label: string; parent: string | null }>; chains: Array<{ root: string; members: string[] }> };
     assert.deepEqual(info.backups.map((b) => b.parent), [null, full.label, full.label, diff.label]);
+    assert.deepEqual(info.chains, [{ root: full.label, members: [incr1.label, diff.label, incr2.label] }]);
+    const text = (await dbtool(['info'])).stdout;
+    assert.ok(text.includes(`chain ${full.label} → ${incr1.label} → ${diff.label} → ${incr2.label}`), text);
   });
 
   it('every backup restores to exactly its own data', async () => {

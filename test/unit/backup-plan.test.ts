@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { checkTimeline, chooseLabel, chooseParent } from '../../src/command/backup/plan.js';
 import { isDbtoolError } from '../../src/core/errors.js';
 import { parseHistoryFile } from '../../src/core/lsn.js';
-import { uniqueBytesPerBackup } from '../../src/command/info/index.js';
+import { chainsOf, uniqueBytesPerBackup } from '../../src/command/info/index.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 
 describe('chooseLabel', () => {
@@ -61,5 +61,17 @@ describe('chooseParent', () => {
     checkTimeline(f1, 2, hist);
     assert.throws(() => checkTimeline(f1, 3, hist), (e) => isDbtoolError(e) && /timeline 3/.test(e.message));
     assert.throws(() => checkTimeline(f1, 2, new Map([[2, parseHistoryFile('1\t0/1800000\tx\n')]])), (e) => isDbtoolError(e) && /does not continue/.test(e.message));
+  });
+});
+
+describe('chainsOf', () => {
+  it('groups backups under the full their parents lead to; an orphan starts its own chain', () => {
+    const b = (label: string, parent: string | null) => ({ label, parent });
+    const chains = chainsOf([b('1-F', null), b('2-I', '1-F'), b('3-D', '1-F'), b('4-I', '3-D'), b('5-F', null), b('6-I', '5-F'), b('7-I', 'gone-F')]);
+    assert.deepEqual(chains, [
+      { root: '1-F', members: ['2-I', '3-D', '4-I'] },
+      { root: '5-F', members: ['6-I'] },
+      { root: '7-I', members: [] },
+    ]);
   });
 });

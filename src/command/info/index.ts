@@ -37,12 +37,41 @@ export interface InfoArchiveRange {
   histories: string[];
 }
 
+export interface InfoChain {
+  /** the full backup the chain starts from (or the oldest backup whose parent is gone) */
+  root: string;
+  /** every backup based on it, directly or through others, oldest first */
+  members: string[];
+}
+
 export interface InfoReport {
   repository: string;
   source: string;
   backups: InfoBackup[];
+  chains: InfoChain[];
   archive: InfoArchiveRange[];
   restorableWindow: { from: string; to: string; fromLsn: string; toLsn: string; timeline: number } | null;
+}
+
+/** Group backups by the full (or orphaned) backup their parent links lead to. */
+export function chainsOf(manifests: Array<Pick<Manifest, 'label' | 'parent'>>): InfoChain[] {
+  const byLabel = new Map(manifests.map((m) => [m.label, m]));
+  const rootOf = (label: string): string => {
+    let cur = byLabel.get(label);
+    const seen = new Set<string>();
+    while (cur?.parent && byLabel.has(cur.parent) && !seen.has(cur.label)) {
+      seen.add(cur.label);
+      cur = byLabel.get(cur.parent);
+    }
+    return cur?.label ?? label;
+  };
+  const chains = new Map<string, string[]>();
+  for (const m of [...manifests].sort((a, b) => (a.label < b.label ? -1 : 1))) {
+    const root = rootOf(m.label);
+    if (root === m.label) chains.set(root, chains.get(root) ?? []);
+    else chains.set(root, [...(chains.get(root) ?? []), m.label]);
+  }
+  return [...chains].map(([root, members]) => ({ root, members }));
 }
 
 /** Per backup, the plaintext bytes of chunks that only it references. */
@@ -118,6 +147,7 @@ export async function info(repo: Repository, source: string): Promise<InfoReport
     repository: repo.storage.description,
     source,
     backups,
+    chains: chainsOf(catalog.manifests),
     archive,
     restorableWindow: w ? { from: w.from.time.toISOString(), to: w.to.time.toISOString(), fromLsn: formatLsn(w.from.lsn), toLsn: formatLsn(w.to.lsn), timeline: w.to.timeline } : null,
   };
