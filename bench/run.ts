@@ -2,7 +2,7 @@
 // the same run, alternating tools, medians of BENCH_RUNS. Prints one JSON line; writes JSON and
 // Markdown to bench/results/. Knobs: BENCH_SCALE (pgbench scale, default 100 ≈ 1.6 GB),
 // BENCH_RUNS (default 3), BENCH_DATASETS (default "pgbench,random"), BENCH_RANDOM_MB (default 1000),
-// BENCH_INCR (default 1: also time incremental backups after two loads).
+// BENCH_INCR (default 1: also time incremental backups after two loads), BENCH_ONLY_INCR.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +19,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DATASETS = (process.env.BENCH_DATASETS ?? 'pgbench,random').split(',').map((s) => s.trim()).filter(Boolean);
 const RANDOM_MB = Number(process.env.BENCH_RANDOM_MB ?? 1000);
 const INCR = (process.env.BENCH_INCR ?? '1') !== '0';
+/** BENCH_ONLY_INCR=1: skip the full-backup rounds (to rerun just the incremental part) */
+const ONLY_INCR = process.env.BENCH_ONLY_INCR === '1';
 const runAs = resolveRunAs();
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
@@ -175,6 +177,7 @@ async function benchDataset(name: string, db: TestCluster, work: string, bin: st
     ]);
   }
 
+  if (ONLY_INCR) return { dataset: name, databaseMB: +(dbBytes / 1e6).toFixed(0), incremental: await benchIncr(db, work, bin, env, hasPgbr ? conf : undefined) };
   log(`${name}: warm-up`);
   for (const [, step] of steps) await step();
   for (const t of Object.values(tools)) Object.assign(t, { backupSeconds: [], restoreSeconds: [], backupRssMb: [], restoreRssMb: [] });
@@ -219,18 +222,20 @@ async function benchDataset(name: string, db: TestCluster, work: string, bin: st
   return result;
 }
 
-/** After a full: (a) uniform pgbench writes, (b) 1 % of rows in one range + 1 % appended; incr each. */
+/**
+ * Two loads, each after a fresh full of both tools on a settled database (VACUUM FREEZE and a
+ * checkpoint, so neither backup pays for hint bits set by an earlier load): (a) uniform pgbench
+ * writes, (b) 1 % of rows updated in one range and 1 % appended; an incr of each tool after it.
+ */
 async function benchIncr(db: TestCluster, work: string, bin: string, env: Record<string, string>, pgbrConf: string | undefined): Promise<Record<string, unknown>> {
   const repo = join(work, 'dbtool-incr-repo');
   await rm(repo, { recursive: true, force: true });
   const dbtool = (args: string[]) => run([process.execPath, bin, '--quiet', '--repo', repo, ...args], env);
   const pgbr = (args: string[]) => run(['pgbackrest', `--config=${pgbrConf}`, '--stanza=bench', ...args]);
   await dbtool(['repo', 'init']);
-  await dbtool(['backup', '--type', 'full']);
   if (pgbrConf) {
     await rm(join(work, 'pgbr-repo'), { recursive: true, force: true });
     await pgbr(['stanza-create']);
-    await pgbr(['--type=full', 'backup']);
   }
   const out: Record<string, unknown> = {};
   const loads: Array<[string, () => Promise<void>]> = [
@@ -238,15 +243,21 @@ async function benchIncr(db: TestCluster, work: string, bin: string, env: Record
     [
       'skewed: 1% updated in one range, 1% appended',
       async () => {
-        const [n] = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_accounts');
+        // max(aid) comes from the index: a count(*) would read (and set hint bits on) every page.
+        const [n] = await db.query<{ n: string }>('SELECT max(aid)::text AS n FROM pgbench_accounts');
         const rows = Number(n!.n);
-        await db.query(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid BETWEEN ${Math.floor(rows / 2)} AND ${Math.floor(rows / 2) + Math.floor(rows / 100)}`);
-        await db.query(`INSERT INTO pgbench_accounts SELECT aid + ${rows}, bid, 0, filler FROM pgbench_accounts WHERE aid <= ${Math.floor(rows / 100)}`);
+        const pct = Math.floor(rows / 100);
+        await db.query(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid BETWEEN ${Math.floor(rows / 2)} AND ${Math.floor(rows / 2) + pct}`);
+        await db.query(`INSERT INTO pgbench_accounts SELECT aid + ${rows}, bid, 0, filler FROM pgbench_accounts WHERE aid <= ${pct}`);
       },
     ],
   ];
   for (const [name, load] of loads) {
-    log(`incremental: ${name}`);
+    log(`incremental: settle, fresh full of both tools, then ${name}`);
+    await db.query('VACUUM (FREEZE)');
+    await db.query('CHECKPOINT');
+    await dbtool(['backup', '--type', 'full']);
+    if (pgbrConf) await pgbr(['--type=full', 'backup']);
     await load();
     const before = await du(join(repo, 'chunks'));
     const d = await dbtool(['backup', '--type', 'incr']);
@@ -309,7 +320,7 @@ async function main(): Promise<void> {
   await writeFile(new URL(`${stamp}.json`, dir), `${JSON.stringify(report, null, 2)}\n`);
   const md = results
     .map((r) => {
-      const rows = Object.entries(r.tools as Record<string, Record<string, unknown>>).map(
+      const rows = Object.entries((r.tools ?? {}) as Record<string, Record<string, unknown>>).map(
         ([tool, t]) => `| ${tool} | ${t.backupSeconds} | ${t.backupMBps} | ${t.restoreSeconds ?? '-'} | ${t.storedMB} | ${t.peakRssMB} |`,
       );
       return `## ${r.dataset} (${r.databaseMB} MB, median of ${r.runs})\n\n| tool | backup s | MB/s | restore s | stored MB | peak RSS MB |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\nratios: ${JSON.stringify(r.ratios)}\n${r.incremental ? `\nincremental: ${JSON.stringify(r.incremental)}\n` : ''}`;

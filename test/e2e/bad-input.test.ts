@@ -3,13 +3,12 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, stat, writeFile, chown, copyFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile, chown, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs } from '../../src/core/os-user.js';
-import { dbtoolCommand, makeTempDir, runDbtool, stageDbtool, startCluster } from '../harness/pg-cluster.js';
-import type { TestCluster } from '../harness/pg-cluster.js';
+import { archivingFixture, runDbtool, startCluster, switchAndArchive } from '../harness/pg-cluster.js';
+import type { ArchivingFixture, TestCluster } from '../harness/pg-cluster.js';
 
 const runAs = resolveRunAs();
 
@@ -40,6 +39,7 @@ function assertOneLine(r: { code: number; stderr: string }, code: number, patter
 }
 
 describe('bad input', () => {
+  let fx: ArchivingFixture;
   let work: string;
   let repo: string;
   let src: TestCluster;
@@ -48,17 +48,13 @@ describe('bad input', () => {
   const dbtool = (args: string[], extraEnv: Record<string, string> = {}) => runDbtool(['--repo', repo, ...args], { env: { ...env, ...extraEnv } });
 
   before(async () => {
-    const bin = await stageDbtool();
-    work = await makeTempDir('dbtool-bad-', runAs);
-    repo = join(work, 'repo');
-    src = await startCluster({ archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${repo} --source main %p` });
-    env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres' };
-    assert.equal((await dbtool(['repo', 'init'])).code, 0);
+    fx = await archivingFixture('dbtool-bad-');
+    ({ work, src, env } = fx);
+    repo = fx.repo;
   });
 
   after(async () => {
-    await src?.destroy();
-    if (work) await rm(work, { recursive: true, force: true });
+    await fx?.destroy();
   });
 
   it('no backups yet: restore says so', async () => {
@@ -99,13 +95,8 @@ describe('bad input', () => {
       await src.query('CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000)');
       const b = await dbtool(['backup']);
       assert.equal(b.code, 0, b.stderr);
-      await src.query('SELECT pg_switch_wal()');
       // Snapshot only once the archiver has nothing left to push.
-      for (let i = 0; i < 240; i++) {
-        const [r] = await src.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'");
-        if (r?.n === '0') break;
-        await sleep(250);
-      }
+      await switchAndArchive(src);
       snap = await snapshot(repo);
     });
 
@@ -139,6 +130,13 @@ describe('bad input', () => {
       const r = await dbtool(['restore', '--target-dir', target]);
       assertOneLine(r, 2, /is not empty.*--force/);
       assert.equal(await readFile(join(target, 'precious'), 'utf8'), 'keep me');
+    });
+
+    it('--force never deletes the data directory of a running server', async () => {
+      const r = await dbtool(['restore', '--target-dir', src.dataDir, '--force']);
+      assertOneLine(r, 2, /a PostgreSQL server is running in target directory/);
+      const [row] = await src.query<{ one: number }>('SELECT 1 AS one');
+      assert.equal(row?.one, 1, 'the server is untouched');
     });
 
     it('a repository of another cluster: backup and wal-push are refused', async () => {

@@ -5,13 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resolveRunAs } from '../../src/core/os-user.js';
 import { openInstance } from '../../src/engine/postgres/instance.js';
-import { freePort } from '../../src/core/free-port.js';
-import { dbtoolCommand, makeTempDir, runDbtool, stageDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
-import type { TestCluster } from '../harness/pg-cluster.js';
-
-const runAs = resolveRunAs();
+import { archivingFixture, freePort, runDbtool, tableChecksums } from '../harness/pg-cluster.js';
+import type { ArchivingFixture, TestCluster } from '../harness/pg-cluster.js';
 
 interface Taken {
   label: string;
@@ -22,6 +18,7 @@ interface Taken {
 }
 
 describe('backup chains: full, incr, diff', () => {
+  let fx: ArchivingFixture;
   let work: string;
   let repo: string;
   let src: TestCluster;
@@ -39,20 +36,16 @@ describe('backup chains: full, incr, diff', () => {
   }
 
   before(async () => {
-    const bin = await stageDbtool();
-    work = await makeTempDir('dbtool-chain-', runAs);
-    repo = join(work, 'repo');
-    src = await startCluster({ archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${repo} --source main %p` });
-    env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres' };
-    assert.equal((await dbtool(['repo', 'init'])).code, 0);
+    fx = await archivingFixture('dbtool-chain-');
+    ({ work, src, env } = fx);
+    repo = fx.repo;
     await src.query("CREATE TABLE items (id int PRIMARY KEY, v text, n int); INSERT INTO items SELECT g, md5(g::text) || md5((g * 3)::text), 0 FROM generate_series(1, 1500000) g");
     await src.query('VACUUM (FREEZE) items');
     await src.query('CHECKPOINT');
   });
 
   after(async () => {
-    await src?.destroy();
-    if (work) await rm(work, { recursive: true, force: true });
+    await fx?.destroy();
   });
 
   it('takes the chain with the right parents', async () => {

@@ -4,14 +4,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs, spawnOptionsFor } from '../../src/core/os-user.js';
-import { dbtoolCommand, makeTempDir, runDbtool, stageDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
-import type { TestCluster } from '../harness/pg-cluster.js';
+import { archivingFixture, freePort, runDbtool, stageDbtool, tableChecksums } from '../harness/pg-cluster.js';
+import type { ArchivingFixture, TestCluster } from '../harness/pg-cluster.js';
 import { openInstance } from '../../src/engine/postgres/instance.js';
-import { freePort } from '../../src/core/free-port.js';
 
 const runAs = resolveRunAs();
 
@@ -25,6 +24,7 @@ async function chunkBytes(repo: string): Promise<number> {
 }
 
 describe('a backup killed half-way', () => {
+  let fx: ArchivingFixture;
   let work: string;
   let repo: string;
   let src: TestCluster;
@@ -32,12 +32,9 @@ describe('a backup killed half-way', () => {
   const dbtool = (args: string[]) => runDbtool(['--repo', repo, ...args], { env });
 
   before(async () => {
-    const bin = await stageDbtool();
-    work = await makeTempDir('dbtool-crash-', runAs);
-    repo = join(work, 'repo');
-    src = await startCluster({ archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${repo} --source main %p` });
-    env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres' };
-    assert.equal((await dbtool(['repo', 'init'])).code, 0);
+    fx = await archivingFixture('dbtool-crash-');
+    ({ work, src, env } = fx);
+    repo = fx.repo;
     // ~150 MB of poorly compressible rows, so a rate-limited backup takes several seconds.
     await src.query("CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) AS payload FROM generate_series(1, 1200000) g");
     // Settle hint bits and visibility now, so reading the table later does not rewrite its pages.
@@ -46,8 +43,7 @@ describe('a backup killed half-way', () => {
   });
 
   after(async () => {
-    await src?.destroy();
-    if (work) await rm(work, { recursive: true, force: true });
+    await fx?.destroy();
   });
 
   it('lists no partial backup, and the re-run reuses stored chunks', async () => {

@@ -10,14 +10,13 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs, spawnOptionsFor } from '../../src/core/os-user.js';
-import { freePort } from '../../src/core/free-port.js';
 import { openInstance } from '../../src/engine/postgres/instance.js';
 import { keys } from '../../src/repo/keys.js';
 import { readManifest } from '../../src/repo/manifest.js';
 import { Repository } from '../../src/repo/repository.js';
 import { PosixStorage } from '../../src/storage/posix/posix-storage.js';
-import { dbtoolCommand, makeTempDir, runDbtool, stageDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
-import type { TestCluster } from '../harness/pg-cluster.js';
+import { archivingFixture, freePort, runDbtool, stageDbtool, switchAndArchive, tableChecksums } from '../harness/pg-cluster.js';
+import type { ArchivingFixture, TestCluster } from '../harness/pg-cluster.js';
 
 const runAs = resolveRunAs();
 
@@ -39,6 +38,7 @@ async function treeSize(dir: string): Promise<{ files: string[]; bytes: number }
 }
 
 describe('expire', () => {
+  let fx: ArchivingFixture;
   let work: string;
   let repoDir: string;
   let src: TestCluster;
@@ -56,39 +56,26 @@ describe('expire', () => {
     return label;
   }
 
-  async function archiveIdle(): Promise<void> {
-    await src.query('SELECT pg_switch_wal()');
-    for (let i = 0; i < 240; i++) {
-      const [r] = await src.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'");
-      if (r?.n === '0') return;
-      await sleep(250);
-    }
-  }
-
   before(async () => {
-    const bin = await stageDbtool();
-    work = await makeTempDir('dbtool-expire-', runAs);
-    repoDir = join(work, 'repo');
-    src = await startCluster({ archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${repoDir} --source main %p` });
-    env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres' };
-    assert.equal((await dbtool(['repo', 'init'])).code, 0);
+    fx = await archivingFixture('dbtool-expire-');
+    ({ work, src, env } = fx);
+    repoDir = fx.repo;
     await src.query("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 200000) g");
     await take('full');
     await src.query("UPDATE t SET v = v || 'x' WHERE id <= 50000");
-    await archiveIdle();
+    await switchAndArchive(src);
     await take('incr');
     // Rewrite the table so the second full shares few chunks with the first chain.
     await src.query('VACUUM FULL t');
-    await archiveIdle();
+    await switchAndArchive(src);
     await take('full');
     await src.query("INSERT INTO t SELECT g, 'new' FROM generate_series(200001, 210000) g");
     await take('incr');
-    await archiveIdle();
+    await switchAndArchive(src);
   });
 
   after(async () => {
-    await src?.destroy();
-    if (work) await rm(work, { recursive: true, force: true });
+    await fx?.destroy();
   });
 
   it('--dry-run prints the plan and changes nothing', async () => {
@@ -145,7 +132,7 @@ describe('expire', () => {
     // A third chain, so there is something to expire again.
     await src.query('VACUUM FULL t');
     await take('full');
-    await archiveIdle();
+    await switchAndArchive(src);
     const bin = await stageDbtool();
     for (const delay of [40, 120]) {
       const child = spawn(process.execPath, [bin, '--repo', repoDir, '--quiet', 'expire', '--keep-full', '1'], { ...spawnOptionsFor(runAs, { PATH: process.env.PATH ?? '' }), cwd: '/', stdio: 'ignore' });

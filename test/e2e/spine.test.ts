@@ -4,19 +4,20 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chown, mkdir, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs } from '../../src/core/os-user.js';
 import { openInstance } from '../../src/engine/postgres/instance.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
-import { dbtoolCommand, freePort, makeTempDir, runDbtool, stageDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
-import type { TestCluster } from '../harness/pg-cluster.js';
+import { archivingFixture, freePort, runDbtool, switchAndArchive, tableChecksums } from '../harness/pg-cluster.js';
+import type { ArchivingFixture, TestCluster } from '../harness/pg-cluster.js';
 
 const runAs = resolveRunAs();
 
 describe('PostgreSQL spine: backup, WAL archive, restore, PITR', () => {
+  let fx: ArchivingFixture;
   let work: string;
   let repo: string;
   let src: TestCluster;
@@ -26,19 +27,6 @@ describe('PostgreSQL spine: backup, WAL archive, restore, PITR', () => {
   let backupLabel: string;
 
   const dbtool = (args: string[], extraEnv: Record<string, string> = {}) => runDbtool(['--repo', repo, ...args], { env: { ...env, ...extraEnv } });
-
-  /** archived segment names, from `info --json` */
-  async function waitArchived(walFile: string): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const r = await dbtool(['info', '--json']);
-      assert.equal(r.code, 0, r.stderr);
-      const info = JSON.parse(r.stdout) as { archive: Array<{ timeline: number; to: string }> };
-      if (info.archive.some((a) => a.to >= walFile && a.to.slice(0, 8) === walFile.slice(0, 8))) return;
-      if (Date.now() > deadline) assert.fail(`WAL ${walFile} not archived within 60 s: ${r.stdout}`);
-      await sleep(250);
-    }
-  }
 
   async function restoreAndStart(name: string, args: string[], extraEnv: Record<string, string> = {}): Promise<PgInstance> {
     const port = await freePort();
@@ -55,13 +43,9 @@ describe('PostgreSQL spine: backup, WAL archive, restore, PITR', () => {
   }
 
   before(async () => {
-    const bin = await stageDbtool();
-    work = await makeTempDir('dbtool-spine-', runAs);
-    repo = join(work, 'repo');
-    src = await startCluster({ archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${repo} --source main %p` });
-    env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres' };
-    const init = await dbtool(['repo', 'init']);
-    assert.equal(init.code, 0, init.stderr);
+    fx = await archivingFixture('dbtool-spine-');
+    ({ work, src, env } = fx);
+    repo = fx.repo;
 
     const tsDir = join(src.baseDir, 'ts1');
     await mkdir(tsDir);
@@ -79,8 +63,7 @@ describe('PostgreSQL spine: backup, WAL archive, restore, PITR', () => {
 
   after(async () => {
     for (const inst of restored) await inst.stop('immediate').catch(() => undefined);
-    await src?.destroy();
-    if (work) await rm(work, { recursive: true, force: true });
+    await fx?.destroy();
   });
 
   it('takes a full backup over the replication protocol and records it', async () => {
@@ -134,8 +117,7 @@ describe('PostgreSQL spine: backup, WAL archive, restore, PITR', () => {
       await src.query("INSERT INTO markers (name) VALUES ('m2')");
       await sleep(1100);
       await src.query("INSERT INTO markers (name) VALUES ('m3')");
-      const [sw] = await src.query<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f');
-      await waitArchived(sw!.f);
+      await switchAndArchive(src);
     });
 
     it('by time', async () => {

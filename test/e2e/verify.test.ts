@@ -5,23 +5,19 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { resolveRunAs } from '../../src/core/os-user.js';
-import { freePort } from '../../src/core/free-port.js';
 import { openInstance } from '../../src/engine/postgres/instance.js';
 import { keys } from '../../src/repo/keys.js';
 import { readManifest } from '../../src/repo/manifest.js';
 import { Repository } from '../../src/repo/repository.js';
 import { PosixStorage } from '../../src/storage/posix/posix-storage.js';
-import { dbtoolCommand, makeTempDir, runDbtool, stageDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
-import type { TestCluster } from '../harness/pg-cluster.js';
-
-const runAs = resolveRunAs();
+import { archivingFixture, freePort, runDbtool, switchAndArchive, tableChecksums } from '../harness/pg-cluster.js';
+import type { ArchivingFixture, TestCluster } from '../harness/pg-cluster.js';
 
 describe('verify', () => {
+  let fx: ArchivingFixture;
   let work: string;
   let repoDir: string;
   let src: TestCluster;
@@ -31,23 +27,10 @@ describe('verify', () => {
   let fullChecksums: Record<string, string>;
   const dbtool = (args: string[]) => runDbtool(['--repo', repoDir, ...args], { env });
 
-  async function switchAndWait(): Promise<string> {
-    const [sw] = await src.query<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f');
-    for (let i = 0; i < 240; i++) {
-      const [r] = await src.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'");
-      if (r?.n === '0') return sw!.f;
-      await sleep(250);
-    }
-    throw new Error('archiver did not catch up');
-  }
-
   before(async () => {
-    const bin = await stageDbtool();
-    work = await makeTempDir('dbtool-verify-', runAs);
-    repoDir = join(work, 'repo');
-    src = await startCluster({ archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${repoDir} --source main %p` });
-    env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres' };
-    assert.equal((await dbtool(['repo', 'init'])).code, 0);
+    fx = await archivingFixture('dbtool-verify-');
+    ({ work, src, env } = fx);
+    repoDir = fx.repo;
     await src.query("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 300000) g");
     await src.query('VACUUM (FREEZE) t');
     await src.query('CHECKPOINT');
@@ -55,12 +38,11 @@ describe('verify', () => {
     full = (JSON.parse((await dbtool(['backup', '--json'])).stdout) as { label: string }).label;
     await src.query("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(300001, 400000) g");
     incr = (JSON.parse((await dbtool(['backup', '--type', 'incr', '--json'])).stdout) as { label: string }).label;
-    await switchAndWait();
+    await switchAndArchive(src);
   });
 
   after(async () => {
-    await src?.destroy();
-    if (work) await rm(work, { recursive: true, force: true });
+    await fx?.destroy();
   });
 
   it('passes on an intact repository', async () => {
@@ -144,11 +126,11 @@ describe('verify', () => {
     const segs: string[] = [];
     for (let i = 0; i < 3; i++) {
       await src.query(`INSERT INTO t SELECT g, 'x' FROM generate_series(${500000 + i * 1000}, ${500999 + i * 1000}) g`);
-      segs.push(await switchAndWait());
+      segs.push(await switchAndArchive(src));
     }
     const [after] = await src.query<{ t: Date }>('SELECT now() AS t');
     await src.query("INSERT INTO t VALUES (999999, 'late')");
-    await switchAndWait();
+    await switchAndArchive(src);
     const hole = segs[1]!;
     await unlink(join(repoDir, 'archive', 'main', hole.slice(0, 8), hole));
 

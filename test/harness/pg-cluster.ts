@@ -7,6 +7,7 @@ import { constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stageSelf } from '../../src/command/lab/stage.js';
+import { freePort } from '../../src/core/free-port.js';
 import { resolveRunAs, spawnOptionsFor } from '../../src/core/os-user.js';
 import type { OsUser } from '../../src/core/os-user.js';
 import { pgBin } from '../../src/engine/postgres/binaries.js';
@@ -99,8 +100,6 @@ function installExitHook(): void {
     });
   }
 }
-
-import { freePort } from '../../src/core/free-port.js';
 
 export { freePort };
 
@@ -282,4 +281,51 @@ export async function runDbtool(args: string[], opts: RunDbtoolOptions = {}): Pr
     child.stdin.on('error', () => undefined); // the CLI may exit without reading stdin
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** A cluster archiving WAL into a fresh dbtool repository, and the CLI pointed at both. */
+export interface ArchivingFixture {
+  /** a temp dir owned by the server's user: the repository and restores go here */
+  work: string;
+  repo: string;
+  src: TestCluster;
+  /** libpq variables that reach `src` */
+  env: Record<string, string>;
+  /** the staged CLI with `--repo <repo>` and `env` (plus extra variables) */
+  dbtool(args: string[], extraEnv?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }>;
+  destroy(): Promise<void>;
+}
+
+export async function archivingFixture(prefix: string, opts: Omit<StartClusterOptions, 'archiveCommand'> = {}): Promise<ArchivingFixture> {
+  const bin = await stageDbtool();
+  const work = await makeTempDir(prefix, resolveRunAs());
+  const repo = join(work, 'repo');
+  const src = await startCluster({ ...opts, archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${repo} --source main %p` });
+  const env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres' };
+  const dbtool = (args: string[], extraEnv: Record<string, string> = {}) => runDbtool(['--repo', repo, ...args], { env: { ...env, ...extraEnv } });
+  const init = await dbtool(['repo', 'init']);
+  if (init.code !== 0) throw new Error(`repo init failed: ${init.stderr}`);
+  return {
+    work,
+    repo,
+    src,
+    env,
+    dbtool,
+    destroy: async () => {
+      await src.destroy();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Switch to a new WAL segment and wait until the archiver has pushed everything; the segment's name. */
+export async function switchAndArchive(cluster: Pick<PgInstance, 'query'>, timeoutMs = 60_000): Promise<string> {
+  const [sw] = await cluster.query<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [r] = await cluster.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'");
+    if (r?.n === '0') return sw!.f;
+    if (Date.now() > deadline) throw new Error(`the archiver did not catch up within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -1,6 +1,7 @@
 // `dbtool restore`: choose the backup for the target, check the archive reaches it, write the
 // files (verified chunk by chunk), configure recovery, and optionally start and wait.
 
+import { readFileSync } from 'node:fs';
 import { readdir, rm, stat, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { dbtoolError } from '../../core/errors.js';
@@ -61,6 +62,18 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
   }
 }
 
+/** A live postmaster.pid: its pid exists (EPERM: it exists, owned by another user). */
+function serverRunningIn(dir: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function prepareDir(dir: string, force: boolean, what: string): Promise<void> {
   if (!(await isEmptyOrMissing(dir))) {
     if (!force) {
@@ -68,6 +81,9 @@ async function prepareDir(dir: string, force: boolean, what: string): Promise<vo
     }
     const s = await stat(dir);
     if (!s.isDirectory()) throw dbtoolError('TARGET_DIR_NOT_EMPTY', `${what} ${dir} is not a directory`, 'Choose a directory');
+    if (serverRunningIn(dir)) {
+      throw dbtoolError('TARGET_DIR_NOT_EMPTY', `a PostgreSQL server is running in ${what} ${dir}`, 'Stop it first (pg_ctl stop -D ...); --force never deletes a live data directory');
+    }
     for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });

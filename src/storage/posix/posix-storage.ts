@@ -3,11 +3,10 @@
 // a partial object visible.
 
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { dbtoolError, messageOf } from '../../core/errors.js';
 import { assertValidKey } from '../storage.js';
 import type { ObjectInfo, PutOptions, Storage, StorageCapabilities } from '../storage.js';
@@ -82,7 +81,8 @@ export class PosixStorage implements Storage {
     }
   }
 
-  async put(key: string, data: Buffer | Uint8Array, options?: PutOptions): Promise<boolean> {
+  /** Write a temp file with `fill`, fsync it, then publish it under `key`. */
+  private async putVia(key: string, options: PutOptions | undefined, fill: (fh: FileHandle) => Promise<void>): Promise<boolean> {
     const path = this.pathOf(key);
     try {
       await this.ensureDir(dirname(path));
@@ -90,7 +90,7 @@ export class PosixStorage implements Storage {
       try {
         const fh = await open(tmp, 'wx', FILE_MODE);
         try {
-          await fh.writeFile(data);
+          await fill(fh);
           await fh.sync();
         } finally {
           await fh.close();
@@ -105,27 +105,14 @@ export class PosixStorage implements Storage {
     }
   }
 
-  async putStream(key: string, data: Readable, options?: PutOptions): Promise<boolean> {
-    const path = this.pathOf(key);
-    try {
-      await this.ensureDir(dirname(path));
-      const tmp = this.tempPath(path);
-      try {
-        await pipeline(data, createWriteStream(tmp, { flags: 'wx', mode: FILE_MODE }));
-        const fh = await open(tmp, 'r');
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      } catch (e) {
-        await unlink(tmp).catch(() => undefined);
-        throw e;
-      }
-      return await this.publish(tmp, path, options);
-    } catch (e) {
-      throw this.ioError('writing', key, e);
-    }
+  put(key: string, data: Buffer | Uint8Array, options?: PutOptions): Promise<boolean> {
+    return this.putVia(key, options, (fh) => fh.writeFile(data));
+  }
+
+  putStream(key: string, data: Readable, options?: PutOptions): Promise<boolean> {
+    return this.putVia(key, options, async (fh) => {
+      for await (const piece of data) await fh.write(piece as Uint8Array);
+    });
   }
 
   async get(key: string): Promise<Buffer> {
