@@ -55,15 +55,32 @@ export class ChunkWriter {
   }
 
   /**
-   * Read a stream of `size` bytes to its end, chunking it; returns once it is read, with a
-   * promise of the chunk ids (in order) that settles when every new chunk is durably stored.
+   * Read a stream to its end, chunking it; returns once it is read, with the number of bytes read
+   * and a promise of the chunk ids (in order) that settles when every new chunk is durably stored.
+   * `size` is the declared length (checked: a stream that sends more or less is an error), or
+   * undefined for a stream of unknown length (a dump on stdout, an xbstream file).
    */
-  async addStream(stream: AsyncIterable<Buffer>, size: number, onBytes?: (n: number) => void): Promise<{ ids: Promise<string[]> }> {
+  async addStream(stream: AsyncIterable<Buffer>, size: number | undefined, onBytes?: (n: number) => void): Promise<{ ids: Promise<string[]>; size: number }> {
     const chunkSize = this.repo.chunkSize;
     const results: Array<Promise<string>> = [];
-    let remaining = size;
-    let current = remaining > 0 ? Buffer.allocUnsafeSlow(Math.min(chunkSize, remaining)) : undefined;
+    const known = size !== undefined;
+    let remaining = size ?? Number.POSITIVE_INFINITY;
+    let total = 0;
+    const nextBuffer = () => (remaining > 0 ? Buffer.allocUnsafeSlow(Math.min(chunkSize, remaining)) : undefined);
+    let current = nextBuffer();
     let filled = 0;
+    const cut = async (buf: Buffer) => {
+      remaining -= buf.length;
+      total += buf.length;
+      onBytes?.(buf.length);
+      await this.cpu.acquire();
+      const stored = this.storeChunk(buf);
+      // Mark as handled at once: the failure is rethrown by the next read or by flush().
+      stored.catch((e: unknown) => {
+        this.failure ??= e;
+      });
+      results.push(stored);
+    };
     for await (const piece of stream) {
       this.throwIfFailed();
       let off = 0;
@@ -74,27 +91,24 @@ export class ChunkWriter {
         filled += n;
         off += n;
         if (filled === current.length) {
-          remaining -= filled;
-          onBytes?.(filled);
-          await this.cpu.acquire();
-          const stored = this.storeChunk(current);
-          // Mark as handled at once: the failure is rethrown by the next read or by flush().
-          stored.catch((e: unknown) => {
-            this.failure ??= e;
-          });
-          results.push(stored);
-          current = remaining > 0 ? Buffer.allocUnsafeSlow(Math.min(chunkSize, remaining)) : undefined;
+          await cut(current);
+          current = nextBuffer();
           filled = 0;
         }
       }
     }
-    if (current || remaining !== 0) {
-      throw dbtoolError('SERVER_PROTOCOL', `an entry ended after ${size - remaining + filled} of its ${size} bytes`, 'Retry the backup; the connection may have been cut');
+    if (!known && current && filled > 0) {
+      // The tail of a stream of unknown length: a buffer of its own, exactly its size (it is transferred to a worker).
+      const tail = Buffer.allocUnsafeSlow(filled);
+      current.copy(tail, 0, 0, filled);
+      await cut(tail);
+    } else if (known && (current || remaining !== 0)) {
+      throw dbtoolError('SERVER_PROTOCOL', `an entry ended after ${total + filled} of its ${size} bytes`, 'Retry the backup; the connection may have been cut');
     }
     const all = Promise.all(results);
     this.track(all);
     // Wrapped: an async function returning a bare promise would wait for it.
-    return { ids: all };
+    return { ids: all, size: total };
   }
 
   /** Store one in-memory buffer as chunks (small files, generated files). */

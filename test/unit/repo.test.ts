@@ -44,6 +44,23 @@ describe('repository', () => {
     await assert.rejects(Repository.open(newer), (e) => isDbtoolError(e) && /newer than this dbtool/.test(e.message));
   });
 
+  it('chunks a stream of unknown length, and the same bytes give the same chunks', async () => {
+    const repo = await newRepo();
+    const data = randomBytes(repo.chunkSize * 2 + 12_345);
+    const w = new ChunkWriter(repo, await listChunkIds(repo), 3);
+    const pieces = [data.subarray(0, 1000), data.subarray(1000, repo.chunkSize + 7), data.subarray(repo.chunkSize + 7)];
+    const unknown = await w.addStream(Readable.from(pieces), undefined);
+    const declared = await w.addStream(Readable.from([data]), data.length);
+    const empty = await w.addStream(Readable.from([]), undefined);
+    await w.flush();
+    assert.equal(unknown.size, data.length);
+    assert.deepEqual(await unknown.ids, await declared.ids);
+    assert.equal((await unknown.ids).length, 3);
+    assert.equal(empty.size, 0);
+    assert.deepEqual(await empty.ids, []);
+    await assert.rejects(w.addStream(Readable.from([data]), data.length - 1), code('SERVER_PROTOCOL'));
+  });
+
   it('stores each distinct chunk once and restores files byte for byte', async () => {
     const repo = await newRepo();
     const a = randomBytes(200_000);
