@@ -21,6 +21,9 @@ export const keys = {
   gcLock: 'locks/_gc.lock',
   backupsPrefix: 'backups/',
   sourceIdentity: (source: string): string => `sources/${source}.json`,
+  /** an encrypted repository's master key, wrapped under a passphrase (write-once; `repo passwd` replaces it) */
+  keyFile: (id: string): string => `keys/${id}.key`,
+  keysPrefix: 'keys/',
 } as const;
 
 export function chunkIdFromKey(key: string): string | undefined {
