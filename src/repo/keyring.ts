@@ -143,6 +143,10 @@ export async function unlockMasterKey(storage: Storage, passphrase: string, repo
 export async function rewrapMasterKey(storage: Storage, oldPassphrase: string, newPassphrase: string, repoId: string, params: KdfParams = DEFAULT_KDF): Promise<{ keyFile: string; removed: string[] }> {
   const { master } = await unlockMasterKey(storage, oldPassphrase, repoId);
   const keyFile = await storeKeyFile(storage, await wrapMasterKey(master, newPassphrase, repoId, params));
+  // Read it back before deleting anything: the old key files go only once the new one works.
+  const written = await readKeyFile(storage, keyFile);
+  const check = written && (await unwrapMasterKey(written, newPassphrase, repoId));
+  if (!check || !check.equals(master)) throw dbtoolError('STORAGE_IO', `the new key file ${keyFile} does not read back`, 'Nothing was deleted; the old passphrase still works. Retry');
   const removed: string[] = [];
   for (const key of await listKeyFiles(storage)) {
     if (key === keyFile) continue;

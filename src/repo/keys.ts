@@ -24,6 +24,8 @@ export const keys = {
   /** an encrypted repository's master key, wrapped under a passphrase (write-once; `repo passwd` replaces it) */
   keyFile: (id: string): string => `keys/${id}.key`,
   keysPrefix: 'keys/',
+  /** held by `repo passwd` while it replaces the key file */
+  passwdLock: 'locks/_passwd.lock',
 } as const;
 
 export function chunkIdFromKey(key: string): string | undefined {
