@@ -17,38 +17,66 @@ function readPassphraseFile(path: string, variable: string): string {
   return line;
 }
 
+/** what was typed after the last answer of an earlier prompt (a fast typist, or a paste) */
+let typedAhead = '';
+
 function canPrompt(): boolean {
   return !!process.stdin.isTTY && !!process.stderr.isTTY;
 }
 
-/** Ask on the terminal without echoing; Ctrl-C aborts. */
-export function promptHidden(question: string): Promise<string> {
+/**
+ * Ask on the terminal without echoing, one answer per question, in one raw-mode session (so an
+ * answer typed ahead is kept for the next question); Ctrl-C aborts.
+ */
+export function promptHidden(...questions: string[]): Promise<string[]> {
   const input = process.stdin;
   const output = process.stderr;
   return new Promise((resolve, reject) => {
+    const answers: string[] = [];
     let value = '';
+    let lastWasCr = false;
+    let done = false;
     const finish = (err?: unknown) => {
+      done = true;
       input.removeListener('data', onData);
       input.setRawMode(false);
       input.pause();
-      output.write('\n');
       if (err) reject(err);
-      else resolve(value);
+      else resolve(answers);
     };
     const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') return finish();
-        if (ch === '\u0003' || (ch === '\u0004' && value === '')) return finish(dbtoolError('ABORTED', 'no passphrase was entered', 'Run the command again'));
-        if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
+      const chars = [...chunk];
+      for (let i = 0; i < chars.length; i++) {
+        const ch = chars[i]!;
+        const crlf = lastWasCr && ch === '\n';
+        lastWasCr = ch === '\r';
+        if (crlf) continue;
+        if (ch === '\r' || ch === '\n') {
+          output.write('\n');
+          answers.push(value);
+          value = '';
+          if (answers.length === questions.length) {
+            typedAhead = chars.slice(chars[i + 1] === '\n' && ch === '\r' ? i + 2 : i + 1).join('');
+            return finish();
+          }
+          output.write(questions[answers.length]!);
+        } else if (ch === '\u0003' || (ch === '\u0004' && value === '')) {
+          output.write('\n');
+          return finish(dbtoolError('ABORTED', 'no passphrase was entered', 'Run the command again'));
+        } else if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
         else if (ch >= ' ') value += ch;
       }
       return undefined;
     };
-    output.write(question);
+    output.write(questions[0] ?? '');
     input.setEncoding('utf8');
     input.setRawMode(true);
     input.resume();
     input.on('data', onData);
+    // Answers typed before an earlier prompt finished come first.
+    const earlier = typedAhead;
+    typedAhead = '';
+    if (earlier !== '' && !done) onData(earlier);
   });
 }
 
@@ -57,7 +85,7 @@ export function passphraseProvider(p: PassphraseSettings): () => Promise<string>
   return async () => {
     if (p.value !== undefined) return p.value;
     if (p.file !== undefined) return readPassphraseFile(p.file, 'DBTOOL_PASSPHRASE_FILE');
-    if (canPrompt()) return promptHidden('Repository passphrase: ');
+    if (canPrompt()) return (await promptHidden('Repository passphrase: '))[0]!;
     throw dbtoolError('PASSPHRASE_MISSING', 'the repository is encrypted and no passphrase was given', 'Set DBTOOL_PASSPHRASE, or DBTOOL_PASSPHRASE_FILE to a file whose first line is the passphrase');
   };
 }
@@ -68,8 +96,8 @@ export async function choosePassphrase(valueVar: string, fileVar: string, value:
   if (value !== undefined) chosen = value;
   else if (file !== undefined) chosen = readPassphraseFile(file, fileVar);
   else if (canPrompt()) {
-    chosen = await promptHidden('New passphrase: ');
-    const again = await promptHidden('Repeat the new passphrase: ');
+    const [first, again] = await promptHidden('New passphrase: ', 'Repeat the new passphrase: ');
+    chosen = first!;
     if (again !== chosen) throw dbtoolError('PASSPHRASE_MISMATCH', 'the two passphrases differ', 'Run the command again and type the same passphrase twice');
   } else {
     throw dbtoolError('PASSPHRASE_MISSING', 'no passphrase was given for the new key', `Set ${valueVar}, or ${fileVar} to a file whose first line is the passphrase`);

@@ -12,13 +12,18 @@ import { keys } from './keys.js';
 /** scrypt cost: N = 2^16, r = 8 (64 MiB, ≈ 0.12 s on the reference machine), p = 1. */
 export const DEFAULT_KDF = { N: 2 ** 16, r: 8, p: 1 } as const;
 
-const kdfSchema = z.object({
-  name: z.literal('scrypt'),
-  N: z.number().int().min(2).max(2 ** 22),
-  r: z.number().int().min(1).max(64),
-  p: z.number().int().min(1).max(64),
-  salt: z.string().min(16),
-});
+/** at most 1 GiB of scrypt memory: a key file must not be able to exhaust the machine */
+const MAX_KDF_MEMORY = 2 ** 30;
+
+const kdfSchema = z
+  .object({
+    name: z.literal('scrypt'),
+    N: z.number().int().min(2).max(2 ** 22),
+    r: z.number().int().min(1).max(64),
+    p: z.number().int().min(1).max(64),
+    salt: z.string().min(16),
+  })
+  .refine((k) => 128 * k.N * k.r <= MAX_KDF_MEMORY, { message: 'scrypt parameters need more than 1 GiB' });
 
 const keyFileSchema = z.object({
   format: z.literal(1),
@@ -127,12 +132,20 @@ export async function unlockMasterKey(storage: Storage, passphrase: string, repo
   if (files.length === 0) {
     throw dbtoolError('REPO_INVALID', `the encrypted repository at ${storage.description} has no key file (${keys.keysPrefix}*.key)`, 'Restore the keys/ directory from a copy of the repository');
   }
-  for (const key of files) {
-    const file = await readKeyFile(storage, key);
-    if (!file) continue;
-    const master = await unwrapMasterKey(file, passphrase, repoId);
-    if (master) return { master, keyFile: key };
-  }
+  const tried = new Set<string>();
+  const attempt = async (listing: string[]) => {
+    for (const key of listing) {
+      if (tried.has(key)) continue;
+      tried.add(key);
+      const file = await readKeyFile(storage, key);
+      const master = file && (await unwrapMasterKey(file, passphrase, repoId));
+      if (master) return { master, keyFile: key };
+    }
+    return undefined;
+  };
+  // Listed twice: a `repo passwd` running meanwhile may have replaced the key file after the first listing.
+  const found = (await attempt(files)) ?? (await attempt(await listKeyFiles(storage)));
+  if (found) return found;
   throw dbtoolError('PASSPHRASE_WRONG', `the passphrase does not open the encrypted repository at ${storage.description}`, 'Check DBTOOL_PASSPHRASE or the file DBTOOL_PASSPHRASE_FILE names');
 }
 

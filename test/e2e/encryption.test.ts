@@ -5,6 +5,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chown, cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chownTree, resolveRunAs } from '../../src/core/os-user.js';
 import { openInstance } from '../../src/engine/postgres/instance.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
-import { dbtoolCommand, freePort, makeTempDir, runDbtool, stageDbtool, startCluster, switchAndArchive, tableChecksums } from '../harness/pg-cluster.js';
+import { dbtoolCommand, freePort, makeTempDir, repoRoot, runDbtool, stageDbtool, startCluster, switchAndArchive, tableChecksums } from '../harness/pg-cluster.js';
 import type { TestCluster } from '../harness/pg-cluster.js';
 
 const runAs = resolveRunAs();
@@ -195,5 +196,61 @@ describe('encrypted repository end to end', () => {
     assert.equal((JSON.parse(ok.stdout) as { backups: unknown[] }).backups.length, 1);
     assert.deepEqual((await filesUnder(repo)).filter((f) => !f.includes('/keys/') && !f.includes('/locks/')), before, 'no object was rewritten');
     assert.equal((await readdir(join(repo, 'keys'))).length, 1);
+  });
+});
+
+/**
+ * Run the built CLI on a pseudo-terminal (util-linux `script`), answering each prompt once it
+ * appears; resolves with the exit code and the terminal transcript.
+ */
+function onTerminal(args: string[], answers: Array<[RegExp, string]>): Promise<{ code: number; transcript: string }> {
+  const bin = join(repoRoot, 'dist', 'bin.js');
+  const cmd = [process.execPath, bin, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
+  return new Promise((res, rej) => {
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH ?? '', TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let transcript = '';
+    let seen = 0;
+    const pending = [...answers];
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      transcript += d;
+      while (pending.length > 0) {
+        const [prompt, answer] = pending[0]!;
+        const m = prompt.exec(transcript.slice(seen));
+        if (!m) break;
+        seen += m.index + m[0].length;
+        pending.shift();
+        child.stdin.write(`${answer}\r`);
+      }
+    });
+    child.on('error', rej);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      res({ code: code ?? -1, transcript });
+    });
+  });
+}
+
+describe('passphrase prompt on a terminal', () => {
+  let dir: string;
+  before(async () => {
+    dir = await makeTempDir('dbtool-prompt-');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('asks twice at init without echo, refuses two different answers, and asks once to open', async () => {
+    const differ = await onTerminal(['--repo', join(dir, 'r1'), 'repo', 'init', '--encrypt'], [[/New passphrase: /, 'typed-secret-1'], [/Repeat the new passphrase: /, 'typed-secret-2']]);
+    assert.equal(differ.code, 2, differ.transcript);
+    assert.match(differ.transcript, /dbtool: the two passphrases differ/);
+    assert.equal(existsSync(join(dir, 'r1', 'dbtool-repo.json')), false, 'no repository was created');
+
+    const init = await onTerminal(['--repo', join(dir, 'r2'), 'repo', 'init', '--encrypt'], [[/New passphrase: /, 'typed-secret-1'], [/Repeat the new passphrase: /, 'typed-secret-1']]);
+    assert.equal(init.code, 0, init.transcript);
+    assert.ok(!init.transcript.includes('typed-secret'), 'the passphrase is not echoed');
+    const info = await onTerminal(['--repo', join(dir, 'r2'), 'info'], [[/Repository passphrase: /, 'typed-secret-1']]);
+    assert.equal(info.code, 0, info.transcript);
+    assert.match(info.transcript, /no backups yet/);
+    const wrong = await onTerminal(['--repo', join(dir, 'r2'), 'info'], [[/Repository passphrase: /, 'typed-secret-2']]);
+    assert.equal(wrong.code, 2, wrong.transcript);
   });
 });

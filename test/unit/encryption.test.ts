@@ -155,6 +155,19 @@ describe('encrypted repository', () => {
     await assert.rejects(getArchiveFile(repo, 'main', '000000010000000000000003'), code('OBJECT_TAMPERED', w3));
   });
 
+  it('a key file asking for more than 1 GiB of scrypt memory is refused as damaged', async () => {
+    const storage = new MemoryStorage();
+    const repo = track(await Repository.init(storage, { passphrase: 'pw', kdf }));
+    for await (const o of storage.list('keys/')) {
+      const file = JSON.parse((await storage.get(o.key)).toString('utf8')) as { kdf: { N: number; r: number } };
+      file.kdf.N = 2 ** 22;
+      file.kdf.r = 64;
+      await storage.put(o.key, Buffer.from(JSON.stringify(file)));
+    }
+    await assert.rejects(Repository.open(storage, { passphrase: () => 'pw' }), code('REPO_INVALID', 'keys/'));
+    assert.ok(repo.encrypted);
+  });
+
   it('passwd: the new passphrase opens, the old one no longer does; a crash midway leaves both', async () => {
     const storage = new MemoryStorage();
     const repo = track(await Repository.init(storage, { passphrase: 'old', kdf }));
