@@ -95,12 +95,7 @@ async function withRepoUsing<T>(settings: Settings, passphrase: () => Promise<st
 }
 
 async function withRepo<T>(settings: Settings, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(openStorage(requireRepo(settings)), { passphrase: passphraseProvider(settings.passphrase) });
-  try {
-    return await fn(repo);
-  } finally {
-    await repo.close();
-  }
+  return withRepoUsing(settings, passphraseProvider(settings.passphrase), fn);
 }
 
 function out(text: string): void {
