@@ -68,11 +68,12 @@ export function promptHidden(...questions: string[]): Promise<string[]> {
       }
       return undefined;
     };
-    output.write(questions[0] ?? '');
+    // Echo off before the question shows: an answer typed at once must not be echoed.
     input.setEncoding('utf8');
     input.setRawMode(true);
     input.resume();
     input.on('data', onData);
+    output.write(questions[0] ?? '');
     // Answers typed before an earlier prompt finished come first.
     const earlier = typedAhead;
     typedAhead = '';

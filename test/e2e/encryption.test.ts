@@ -170,6 +170,17 @@ describe('encrypted repository end to end', () => {
     assertOneLine(r, 1, new RegExp(`chunk ${id} .*failed authentication`));
   });
 
+  it('wal-get of an archived file copied under another name fails authentication naming it; nothing is written', async () => {
+    const copy = await copyRepo('repo-swapped-wal');
+    const dir = join(copy, 'archive', 'main', '00000001');
+    const [a, b] = (await readdir(dir)).filter((n) => /^[0-9A-F]{24}$/.test(n));
+    await writeFile(join(dir, b!), await readFile(join(dir, a!)));
+    const dest = join(work, 'wal-out');
+    assertOneLine(await dbtool(['wal-get', b!, dest], undefined, copy), 1, new RegExp(`archive/main/00000001/${b} .*failed authentication`));
+    assert.equal(existsSync(dest), false, 'nothing was written');
+    assert.equal((await dbtool(['wal-get', a!, dest], undefined, copy)).code, 0, 'the genuine one still reads');
+  });
+
   it('a tampered manifest fails authentication naming it, before anything is written', async () => {
     const copy = await copyRepo('repo-tampered-manifest');
     const manifest = join(copy, 'backups', 'main', `${label}.manifest`);
@@ -193,7 +204,9 @@ describe('encrypted repository end to end', () => {
     assertOneLine(await dbtool(['info']), 2, /passphrase does not open/);
     const ok = await dbtool(['info', '--json'], { DBTOOL_PASSPHRASE: 'a new passphrase' });
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal((JSON.parse(ok.stdout) as { backups: unknown[] }).backups.length, 1);
+    const report = JSON.parse(ok.stdout) as { backups: unknown[]; encrypted: boolean };
+    assert.equal(report.backups.length, 1);
+    assert.equal(report.encrypted, true);
     assert.deepEqual((await filesUnder(repo)).filter((f) => !f.includes('/keys/') && !f.includes('/locks/')), before, 'no object was rewritten');
     assert.equal((await readdir(join(repo, 'keys'))).length, 1);
   });
