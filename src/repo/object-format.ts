@@ -137,7 +137,7 @@ export function decodeObject(kind: ObjectKindName, obj: Uint8Array, options: Dec
     try {
       payload = Buffer.concat([decipher.update(buf.subarray(HEADER + NONCE, buf.length - TAG)), decipher.final()]);
     } catch {
-      throw new ObjectAuthError('authentication failed (changed bytes, or an object stored under another name)');
+      throw new ObjectAuthError('its bytes were changed, or it is another object copied under this name');
     }
     return unpack(buf[6], payload);
   }

@@ -120,7 +120,7 @@ export class Repository {
 
 /** The one wording of a failed authentication, for every kind of object. */
 export function tamperedError(key: string, where: string, detail: string) {
-  return dbtoolError('OBJECT_TAMPERED', `${key} in ${where} failed authentication: ${detail}`, 'The object was changed or replaced; nothing was restored from it. Run `dbtool verify` to see what else is affected');
+  return dbtoolError('OBJECT_TAMPERED', `${key} in ${where} failed authentication: ${detail}`, 'Nothing from it was used. Run `dbtool verify` to see what else is affected, and check who can write the repository');
 }
 
 function configBody(config: RepoConfig): Buffer {
