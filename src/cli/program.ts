@@ -157,11 +157,8 @@ export function buildProgram(): Command {
       const current = passphraseProvider(s.passphrase);
       let old: string | undefined;
       const remember = async () => (old ??= await current());
-      const r = await withRepoUsing(s, remember, async (repo) => {
-        if (!repo.encrypted) return repoPasswd({ repo, oldPassphrase: '', newPassphrase: '' });
-        const fresh = await choosePassphrase('DBTOOL_NEW_PASSPHRASE', 'DBTOOL_NEW_PASSPHRASE_FILE', s.passphrase.newValue, s.passphrase.newFile);
-        return repoPasswd({ repo, oldPassphrase: await remember(), newPassphrase: fresh });
-      });
+      const fresh = () => choosePassphrase('DBTOOL_NEW_PASSPHRASE', 'DBTOOL_NEW_PASSPHRASE_FILE', s.passphrase.newValue, s.passphrase.newFile);
+      const r = await withRepoUsing(s, remember, (repo) => repoPasswd({ repo, oldPassphrase: remember, newPassphrase: fresh }));
       if (globals().json) out(JSON.stringify(r));
       else out(`passphrase changed: ${r.keyFile} written, ${r.removed.length} old key file(s) removed`);
     });

@@ -125,6 +125,12 @@ describe('encrypted repository end to end', () => {
     assert.ok(!auto.includes(PASSPHRASE), 'the passphrase is not written into the restored configuration');
   });
 
+  it('verify --restore-test starts a scratch copy whose restore_command reads the passphrase file', async () => {
+    const r = await dbtool(['verify', '--restore-test', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assertOneLine(await dbtool(['verify', '--restore-test'], { DBTOOL_PASSPHRASE: PASSPHRASE }), 2, /DBTOOL_PASSPHRASE_FILE/);
+  });
+
   it('no object holds the marker in clear; the same backup into a plain uncompressed repository does', async () => {
     assert.deepEqual(await filesContaining(repo, MARKER), [], 'encrypted repository');
     assert.deepEqual(await filesContaining(repo, 'owner 4999'), [], 'encrypted repository');

@@ -9,7 +9,9 @@ import { isDbtoolError } from '../../src/core/errors.js';
 import { getArchiveFile, pushArchiveFile } from '../../src/repo/archive.js';
 import { ChunkWriter, listChunkIds, readChunk } from '../../src/repo/chunk-store.js';
 import { rewrapMasterKey, storeKeyFile, unlockMasterKey, wrapMasterKey, unwrapMasterKey, DEFAULT_KDF } from '../../src/repo/keyring.js';
+import { repoPasswd } from '../../src/command/repo-passwd/index.js';
 import { keys } from '../../src/repo/keys.js';
+import { acquireLockKey } from '../../src/repo/lock.js';
 import { readManifest, writeManifest } from '../../src/repo/manifest.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 import { materialise } from '../../src/repo/materialise.js';
@@ -190,5 +192,17 @@ describe('encrypted repository', () => {
     assert.equal(left.length, 1);
     await assert.rejects(Repository.open(storage, { passphrase: () => 'new' }), code('PASSPHRASE_WRONG'));
     track(await Repository.open(storage, { passphrase: () => 'final' }));
+  });
+
+  it('repo passwd refuses a plain repository without asking, and a second passwd at the same time', async () => {
+    const ask = () => assert.fail('asked for a passphrase');
+    const plain = track(await Repository.init(new MemoryStorage()));
+    await assert.rejects(repoPasswd({ repo: plain, oldPassphrase: ask, newPassphrase: ask }), code('USAGE'));
+    const repo = track(await Repository.init(new MemoryStorage(), { passphrase: 'a', kdf }));
+    const held = await acquireLockKey(repo, keys.passwdLock, 'the repository keys', 'repo passwd');
+    await assert.rejects(repoPasswd({ repo, oldPassphrase: async () => 'a', newPassphrase: async () => 'b', kdf }), code('REPO_LOCKED'));
+    await held.release();
+    await repoPasswd({ repo, oldPassphrase: async () => 'a', newPassphrase: async () => 'b', kdf });
+    track(await Repository.open(repo.storage, { passphrase: () => 'b' }));
   });
 });

@@ -12,8 +12,9 @@ import type { Repository } from '../../repo/repository.js';
 export interface RepoPasswdOptions {
   /** opened with the current passphrase */
   repo: Repository;
-  oldPassphrase: string;
-  newPassphrase: string;
+  /** asked only once the repository is known to be encrypted */
+  oldPassphrase: () => Promise<string>;
+  newPassphrase: () => Promise<string>;
   kdf?: KdfParams;
 }
 
@@ -26,9 +27,11 @@ export async function repoPasswd(o: RepoPasswdOptions): Promise<RepoPasswdResult
   if (!o.repo.encrypted) {
     throw dbtoolError('USAGE', `the repository at ${o.repo.storage.description} is not encrypted, so it has no passphrase`, 'Create an encrypted one with `dbtool repo init --encrypt`');
   }
+  const oldPassphrase = await o.oldPassphrase();
+  const newPassphrase = await o.newPassphrase();
   const lock = await acquireLockKey(o.repo, keys.passwdLock, 'the repository keys', 'repo passwd');
   try {
-    return await rewrapMasterKey(o.repo.storage, o.oldPassphrase, o.newPassphrase, o.repo.config.id, o.kdf);
+    return await rewrapMasterKey(o.repo.storage, oldPassphrase, newPassphrase, o.repo.config.id, o.kdf);
   } finally {
     await lock.release();
   }
