@@ -17,6 +17,7 @@ export type { RetentionPolicy } from './command/expire/plan.js';
 export { walPush } from './command/wal-push/index.js';
 export { walGet } from './command/wal-get/index.js';
 export { repoInit } from './command/repo-init/index.js';
+export { repoPasswd } from './command/repo-passwd/index.js';
 export { Repository } from './repo/repository.js';
 export { openStorage } from './storage/open-storage.js';
 export type { Storage } from './storage/storage.js';

@@ -15,7 +15,7 @@ export function printInfo(r: InfoReport, json: boolean, out: Out): void {
     out(JSON.stringify(r, null, 2));
     return;
   }
-  out(`repository ${r.repository}, source ${r.source}`);
+  out(`repository ${r.repository}${r.encrypted ? ' (encrypted)' : ''}, source ${r.source}`);
   if (r.backups.length === 0) out('no backups yet');
   else {
     out(

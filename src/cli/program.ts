@@ -17,6 +17,7 @@ import { expire } from '../command/expire/index.js';
 import { info } from '../command/info/index.js';
 import { lab } from '../command/lab/index.js';
 import { repoInit } from '../command/repo-init/index.js';
+import { repoPasswd } from '../command/repo-passwd/index.js';
 import { restore } from '../command/restore/index.js';
 import { verify } from '../command/verify/index.js';
 import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.js';
@@ -25,6 +26,7 @@ import { walPush } from '../command/wal-push/index.js';
 import { formatBytes } from './format.js';
 import { printExpire, printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
 import { makeReporter } from './progress.js';
+import { choosePassphrase, passphraseProvider } from './passphrase.js';
 
 interface OutputFlags {
   json?: boolean;
@@ -58,22 +60,42 @@ function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-/** How a server calls this very dbtool: node and the entry point by absolute path, repo and source named. */
-export function selfCommand(settings: Settings, sub: string[]): string {
+/**
+ * How a server calls this very dbtool: node and the entry point by absolute path, repo and source
+ * named. For an encrypted repository the command names the passphrase FILE (never the secret: it
+ * lands in postgresql.auto.conf), so a passphrase given only as DBTOOL_PASSPHRASE is refused.
+ */
+export function selfCommand(settings: Settings, sub: string[], repo?: Pick<Repository, 'encrypted'>): string {
   const entry = realpathSync(process.argv[1] ?? '');
+  const env: string[] = [];
+  if (repo?.encrypted) {
+    if (settings.passphrase.file === undefined) {
+      throw dbtoolError(
+        'PASSPHRASE_MISSING',
+        "the repository is encrypted and the server's restore_command needs the passphrase, but only DBTOOL_PASSPHRASE (or a prompt) gave it; dbtool never writes the passphrase into postgresql.auto.conf",
+        'Put the passphrase in a file the server user can read and set DBTOOL_PASSPHRASE_FILE to it instead',
+      );
+    }
+    env.push(`DBTOOL_PASSPHRASE_FILE=${shellQuote(settings.passphrase.file)}`);
+  }
   const parts = [process.execPath, entry];
   if (settings.configFile) parts.push('--config', resolve(settings.configFile));
   parts.push('--repo', absoluteRepo(requireRepo(settings)), '--source', settings.source);
-  return [...parts.map(shellQuote), ...sub].join(' ');
+  return [...env, ...parts.map(shellQuote), ...sub].join(' ');
 }
 
-async function withRepo<T>(settings: Settings, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(openStorage(requireRepo(settings)));
+/** withRepo, with the passphrase asked through `passphrase` (repo passwd keeps the one it was given). */
+async function withRepoUsing<T>(settings: Settings, passphrase: () => Promise<string>, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await Repository.open(openStorage(requireRepo(settings)), { passphrase });
   try {
     return await fn(repo);
   } finally {
     await repo.close();
   }
+}
+
+async function withRepo<T>(settings: Settings, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  return withRepoUsing(settings, passphraseProvider(settings.passphrase), fn);
 }
 
 function out(text: string): void {
@@ -113,15 +135,32 @@ export function buildProgram(): Command {
     .description('create an empty repository at --repo')
     .option('--chunk-size <bytes>', 'chunk size in bytes (default 1048576)', intArg('--chunk-size', 65536, 64 * 1024 * 1024))
     .option('--compress-level <n>', 'zstd level, 0 = off (default 1)', intArg('--compress-level', 0, 19))
+    .option('--encrypt', 'encrypt every object; passphrase from DBTOOL_PASSPHRASE, DBTOOL_PASSPHRASE_FILE or a prompt')
     .action(async (o) => {
       const s = settings();
-      const repo = await repoInit({ storage: openStorage(requireRepo(s)), chunkSize: o.chunkSize, compressionLevel: o.compressLevel ?? s.compressLevel });
+      const storage = openStorage(requireRepo(s));
+      const passphrase = o.encrypt ? await choosePassphrase('DBTOOL_PASSPHRASE', 'DBTOOL_PASSPHRASE_FILE', s.passphrase.value, s.passphrase.file) : undefined;
+      const repo = await repoInit({ storage, chunkSize: o.chunkSize, compressionLevel: o.compressLevel ?? s.compressLevel, passphrase });
       try {
-        if (globals().json) out(JSON.stringify({ repository: repo.storage.description, id: repo.config.id, chunkSize: repo.chunkSize }));
-        else out(`created repository ${repo.config.id} at ${repo.storage.description}`);
+        if (globals().json) out(JSON.stringify({ repository: repo.storage.description, id: repo.config.id, chunkSize: repo.chunkSize, encrypted: repo.encrypted }));
+        else out(`created ${repo.encrypted ? 'encrypted ' : ''}repository ${repo.config.id} at ${repo.storage.description}`);
       } finally {
         await repo.close();
       }
+    });
+
+  repoCmd
+    .command('passwd')
+    .description('change the passphrase of an encrypted repository (no data is rewritten; needs delete rights)')
+    .action(async () => {
+      const s = settings();
+      const current = passphraseProvider(s.passphrase);
+      let old: string | undefined;
+      const remember = async () => (old ??= await current());
+      const fresh = () => choosePassphrase('DBTOOL_NEW_PASSPHRASE', 'DBTOOL_NEW_PASSPHRASE_FILE', s.passphrase.newValue, s.passphrase.newFile);
+      const r = await withRepoUsing(s, remember, (repo) => repoPasswd({ repo, oldPassphrase: remember, newPassphrase: fresh }));
+      if (globals().json) out(JSON.stringify(r));
+      else out(`passphrase changed: ${r.keyFile} written, ${r.removed.length} old key file(s) removed`);
     });
 
   program
@@ -201,7 +240,7 @@ export function buildProgram(): Command {
           archiveMode: o.archiveMode,
           tablespaceMap: map,
           tablespaceDir: o.tablespaceDir ? resolve(o.tablespaceDir) : undefined,
-          restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"']),
+          restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"'], repo),
           start: o.start ? { port: o.port!, runAs } : undefined,
           owner: runAs,
           reporter: reporter(),
@@ -242,7 +281,7 @@ export function buildProgram(): Command {
       const s = settings();
       if (o.restoreTest) {
         const runAs = resolveRunAs(o.runAs ?? s.runAs);
-        const r = await withRepo(s, (repo) => restoreTest({ repo, source: s.source, label: o.backup, restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"']), runAs, reporter: reporter() }));
+        const r = await withRepo(s, (repo) => restoreTest({ repo, source: s.source, label: o.backup, restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"'], repo), runAs, reporter: reporter() }));
         printRestoreTest(r, !!globals().json, out);
         if (!r.ok) throw restoreTestFailure(r);
         return;

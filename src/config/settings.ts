@@ -35,8 +35,20 @@ export interface Settings {
   /** retention from the config file; flags of `expire` override it */
   retention: { keepFull?: number; keepDiff?: number; keepDays?: number };
   configFile: string | undefined;
+  /** where an encrypted repository's passphrase comes from (environment or .env only, never a flag) */
+  passphrase: PassphraseSettings;
   /** where each setting came from, for `config show` and error messages */
   origins: Record<string, string>;
+}
+
+/** A passphrase is given as a value (DBTOOL_PASSPHRASE) or a file (DBTOOL_PASSPHRASE_FILE), at most one. */
+export interface PassphraseSettings {
+  value?: string;
+  /** absolute path; its first line is the passphrase */
+  file?: string;
+  /** for `repo passwd`: DBTOOL_NEW_PASSPHRASE / DBTOOL_NEW_PASSPHRASE_FILE */
+  newValue?: string;
+  newFile?: string;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -115,6 +127,17 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
   }
   const runAs = pick('runAs', [fromEnv('DBTOOL_RUN_AS'), [file.runAs, fileOrigin]]);
 
+  const secret = (valueVar: string, fileVar: string): [string | undefined, string | undefined] => {
+    const value = pick(valueVar, [fromEnv(valueVar)]);
+    const path = pick(fileVar, [fromEnv(fileVar)]);
+    if (value !== undefined && path !== undefined) {
+      throw dbtoolError('CONFIG_INVALID', `both ${valueVar} and ${fileVar} are set`, `Set only one of them`);
+    }
+    return [value, path === undefined ? undefined : resolve(cwd, path)];
+  };
+  const [passValue, passFile] = secret('DBTOOL_PASSPHRASE', 'DBTOOL_PASSPHRASE_FILE');
+  const [newValue, newFile] = secret('DBTOOL_NEW_PASSPHRASE', 'DBTOOL_NEW_PASSPHRASE_FILE');
+
   return {
     repo,
     source,
@@ -123,6 +146,7 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
     runAs,
     retention: { keepFull: file.keepFull, keepDiff: file.keepDiff, keepDays: file.keepDays },
     configFile: configPath,
+    passphrase: { value: passValue, file: passFile, newValue, newFile },
     origins,
   };
 }

@@ -22,6 +22,8 @@ export interface WorkerReply {
   ok: boolean;
   value?: unknown;
   error?: string;
+  /** the name of the worker's Error (e.g. its subclass), set on the Error the caller sees */
+  errorName?: string;
 }
 
 /**
@@ -61,7 +63,11 @@ export class WorkerPool {
         slot.pending.delete(msg.id);
         slot.busy--;
         if (msg.ok) p.resolve(msg.value);
-        else p.reject(new Error(msg.error));
+        else {
+          const err = new Error(msg.error);
+          if (msg.errorName) err.name = msg.errorName;
+          p.reject(err);
+        }
       });
       worker.on('error', (err) => this.failAll(slot, err));
       worker.on('exit', (code) => {

@@ -21,7 +21,7 @@ export type PushResult = 'stored' | 'identical';
 export async function pushArchiveFile(repo: Repository, source: string, name: string, content: Buffer): Promise<PushResult> {
   const wal = parseWalFileName(name);
   const key = keys.archive(source, wal.timeline, name);
-  const obj = repo.encode('archive', content);
+  const obj = repo.encode('archive', key, content);
   if (await repo.storage.put(key, obj, { ifAbsent: true })) return 'stored';
   const existing = repo.decode('archive', key, await repo.storage.get(key));
   const same = createHash('sha256').update(existing).digest().equals(createHash('sha256').update(content).digest());

@@ -6,6 +6,7 @@ import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import { keys, chunkIdFromKey } from './keys.js';
 import { Limiter } from './limiter.js';
 import type { Repository } from './repository.js';
+import { tamperedError } from './repository.js';
 import { ownedArrayBuffer } from './codec-pool.js';
 
 export interface ChunkStats {
@@ -155,7 +156,7 @@ export class ChunkWriter {
       }
       const plainLen = data.byteLength;
       const write = (async () => {
-        const obj = await codec.seal('chunk', data);
+        const obj = await codec.seal('chunk', chunkId, data);
         releaseCpu();
         await this.io.run(() => this.repo.storage.put(keys.chunk(chunkId), obj, { ifAbsent: true }));
         this.stats.new += plainLen;
@@ -195,8 +196,9 @@ export async function readChunk(repo: Repository, id: string, context: string): 
     throw e;
   }
   try {
-    return await repo.codec().open('chunk', ownedArrayBuffer(obj), id);
+    return await repo.codec().open('chunk', id, ownedArrayBuffer(obj), id);
   } catch (e) {
+    if (e instanceof Error && e.name === 'ObjectAuthError') throw tamperedError(`chunk ${id} of ${context} (${key})`, repo.storage.description, e.message);
     throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} is corrupt (${messageOf(e)})`, 'Run `dbtool verify` to see every affected backup; restore another backup');
   }
 }

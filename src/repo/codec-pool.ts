@@ -15,8 +15,9 @@ export function ownedArrayBuffer(b: Uint8Array): ArrayBuffer {
 export class CodecPool {
   private readonly pool: WorkerPool;
 
-  constructor(idKey: Buffer, level: number, size = Math.max(2, availableParallelism())) {
-    this.pool = new WorkerPool(workerScript(import.meta.url, 'codec-worker'), size, { idKey: new Uint8Array(idKey), level });
+  /** `dataKey`: the repository is encrypted; every object is sealed and opened under it. */
+  constructor(idKey: Buffer, level: number, dataKey?: Buffer, size = Math.max(2, availableParallelism())) {
+    this.pool = new WorkerPool(workerScript(import.meta.url, 'codec-worker'), size, { idKey: new Uint8Array(idKey), level, dataKey: dataKey ? new Uint8Array(dataKey) : undefined });
   }
 
   /** Keyed hash of a chunk. The buffer is transferred and handed back. */
@@ -24,14 +25,18 @@ export class CodecPool {
     return this.pool.run({ op: 'digest', data }, [data]);
   }
 
-  async seal(kind: ObjectKindName, data: ArrayBuffer): Promise<Buffer> {
-    const out = await this.pool.run<ArrayBuffer>({ op: 'seal', kind, data }, [data]);
+  /** Encode an object; `name` is its identity (a chunk's id, another object's key). */
+  async seal(kind: ObjectKindName, name: string, data: ArrayBuffer): Promise<Buffer> {
+    const out = await this.pool.run<ArrayBuffer>({ op: 'seal', kind, name, data }, [data]);
     return Buffer.from(out);
   }
 
-  /** Decode an object; for chunks pass the id to verify the plaintext against. */
-  async open(kind: ObjectKindName, obj: ArrayBuffer, expectId?: string): Promise<Buffer> {
-    const out = await this.pool.run<ArrayBuffer>({ op: 'open', kind, data: obj, expectId }, [obj]);
+  /**
+   * Decode an object stored as `name`; for chunks pass the id to verify the plaintext against.
+   * A failed authentication rejects with an Error named 'ObjectAuthError'.
+   */
+  async open(kind: ObjectKindName, name: string, obj: ArrayBuffer, expectId?: string): Promise<Buffer> {
+    const out = await this.pool.run<ArrayBuffer>({ op: 'open', kind, name, data: obj, expectId }, [obj]);
     return Buffer.from(out);
   }
 

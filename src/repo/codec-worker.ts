@@ -1,4 +1,5 @@
-// Worker thread body: keyed hashing, encoding and decoding of repository objects.
+// Worker thread body: keyed hashing, encoding and decoding (and, on an encrypted repository,
+// encryption and authentication) of repository objects.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { chunkIdOf, decodeObject, encodeObject } from './object-format.js';
@@ -7,6 +8,8 @@ import type { ObjectKindName } from './object-format.js';
 interface Init {
   idKey: Uint8Array;
   level: number;
+  /** AES-256-GCM key of an encrypted repository */
+  dataKey?: Uint8Array;
 }
 
 interface Task {
@@ -14,12 +17,15 @@ interface Task {
   op: 'digest' | 'seal' | 'open';
   data: ArrayBuffer;
   kind?: ObjectKindName;
+  /** the object's identity for encryption: a chunk's id, another object's key */
+  name?: string;
   /** for 'open' of a chunk: the id the plaintext must hash to */
   expectId?: string;
 }
 
 const init = workerData as Init;
 const idKey = Buffer.from(init.idKey);
+const dataKey = init.dataKey ? Buffer.from(init.dataKey) : undefined;
 
 function asTransferable(b: Buffer): ArrayBuffer {
   // A Buffer from a pool or a subarray shares memory: copy into a buffer of its own.
@@ -36,10 +42,10 @@ parentPort!.on('message', (task: Task) => {
       const chunkId = chunkIdOf(idKey, data);
       parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId, data: task.data } }, [task.data]);
     } else if (task.op === 'seal') {
-      const obj = asTransferable(encodeObject(task.kind ?? 'chunk', data, { level: init.level }));
+      const obj = asTransferable(encodeObject(task.kind ?? 'chunk', data, { level: init.level, dataKey, name: task.name }));
       parentPort!.postMessage({ id: task.id, ok: true, value: obj }, [obj]);
     } else {
-      const plain = decodeObject(task.kind ?? 'chunk', data);
+      const plain = decodeObject(task.kind ?? 'chunk', data, { dataKey, name: task.name });
       if (task.expectId !== undefined && chunkIdOf(idKey, plain) !== task.expectId) {
         throw new Error('content does not match its chunk id');
       }
@@ -47,6 +53,7 @@ parentPort!.on('message', (task: Task) => {
       parentPort!.postMessage({ id: task.id, ok: true, value: out }, [out]);
     }
   } catch (e) {
-    parentPort!.postMessage({ id: task.id, ok: false, error: (e as Error).message });
+    // The error's name crosses the thread boundary so callers can tell tampering from damage.
+    parentPort!.postMessage({ id: task.id, ok: false, error: (e as Error).message, errorName: (e as Error).name });
   }
 });

@@ -21,6 +21,11 @@ export const keys = {
   gcLock: 'locks/_gc.lock',
   backupsPrefix: 'backups/',
   sourceIdentity: (source: string): string => `sources/${source}.json`,
+  /** an encrypted repository's master key, wrapped under a passphrase (write-once; `repo passwd` replaces it) */
+  keyFile: (id: string): string => `keys/${id}.key`,
+  keysPrefix: 'keys/',
+  /** held by `repo passwd` while it replaces the key file */
+  passwdLock: 'locks/_passwd.lock',
 } as const;
 
 export function chunkIdFromKey(key: string): string | undefined {

@@ -66,8 +66,9 @@ export type Tablespace = z.infer<typeof tablespaceSchema>;
 
 /** Write a manifest once; refuses to replace an existing one. */
 export async function writeManifest(repo: Repository, manifest: Manifest): Promise<void> {
-  const body = repo.encode('manifest', Buffer.from(JSON.stringify(manifest)));
-  const created = await repo.storage.put(keys.manifest(manifest.source, manifest.label), body, { ifAbsent: true });
+  const key = keys.manifest(manifest.source, manifest.label);
+  const body = repo.encode('manifest', key, Buffer.from(JSON.stringify(manifest)));
+  const created = await repo.storage.put(key, body, { ifAbsent: true });
   if (!created) throw dbtoolError('INTERNAL', `a backup labelled ${manifest.label} already exists`, 'Wait a second and retry');
 }
 

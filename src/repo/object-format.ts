@@ -1,11 +1,16 @@
-// The byte format of every repository object (chunk, manifest, archive file): an 8-byte header
-// and a payload. Pure functions; they run on worker threads (codec-worker.ts) and in tests.
+// The byte format of every repository object (chunk, manifest, archive file, meta): an 8-byte
+// header and a payload. Pure functions; they run on worker threads (codec-worker.ts) and in tests.
 //
 //   0..3  magic 'DBT1'     4  format version (1)     5  kind     6  codec     7  flags
-//   kind != chunk: 8..39 SHA-256 of the plaintext (chunks are checked against their keyed id)
-//   then the payload: the plaintext as is (codec 0) or one zstd frame (codec 1)
+//   flags 0 (plain):     kind != chunk: 8..39 SHA-256 of the plaintext (chunks are checked against
+//                        their keyed id); then the payload: the plaintext as is (codec 0) or one zstd frame (codec 1)
+//   flags 1 (encrypted): 8..19 a random 96-bit nonce, then AES-256-GCM of that payload, then the
+//                        16-byte tag. No plaintext digest in clear: the tag authenticates. The
+//                        associated data is the header and the object's identity (kind and name:
+//                        a chunk's id, another object's storage key), so an object copied under
+//                        another name or kind fails authentication.
 
-import { createHash, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
 
 export const OBJECT_MAGIC = Buffer.from('DBT1', 'ascii');
@@ -15,11 +20,22 @@ export const ObjectKind = { chunk: 1, manifest: 2, archive: 3, meta: 4 } as cons
 export type ObjectKindName = keyof typeof ObjectKind;
 
 export const Codec = { none: 0, zstd: 1 } as const;
+export const ObjectFlag = { encrypted: 1 } as const;
 
 const HEADER = 8;
 const DIGEST = 32;
+const NONCE = 12;
+const TAG = 16;
+const CIPHER = 'aes-256-gcm';
 
-export class ObjectFormatError extends Error {}
+export class ObjectFormatError extends Error {
+  override name = 'ObjectFormatError';
+}
+
+/** The object failed authentication: changed bytes, or an object stored under another name. */
+export class ObjectAuthError extends ObjectFormatError {
+  override name = 'ObjectAuthError';
+}
 
 /** The chunk id: HMAC-SHA256 of the plaintext under the repository's id key, as hex. */
 export function chunkIdOf(idKey: Buffer, plain: Uint8Array): string {
@@ -29,6 +45,25 @@ export function chunkIdOf(idKey: Buffer, plain: Uint8Array): string {
 export interface EncodeOptions {
   /** zstd level; 0 stores the plaintext uncompressed */
   level: number;
+  /** AES-256 data key: the object is encrypted, bound to `name` */
+  dataKey?: Uint8Array;
+  /** the object's identity (chunk id or storage key); required with dataKey */
+  name?: string;
+}
+
+export interface DecodeOptions {
+  /** the repository is encrypted: the object must be, and authenticate under `name` */
+  dataKey?: Uint8Array;
+  name?: string;
+}
+
+function associatedData(header: Buffer, kind: ObjectKindName, name: string): Buffer {
+  return Buffer.concat([header, Buffer.from(`\0${kind}\0${name}`, 'utf8')]);
+}
+
+function requireName(name: string | undefined): string {
+  if (name === undefined || name === '') throw new Error('an encrypted object needs its name (chunk id or key)');
+  return name;
 }
 
 /** Encode plaintext as a repository object; stores uncompressed when zstd does not shrink it. */
@@ -42,13 +77,23 @@ export function encodeObject(kind: ObjectKindName, plain: Uint8Array, options: E
       payload = packed;
     }
   }
+  const header = Buffer.allocUnsafe(HEADER);
+  OBJECT_MAGIC.copy(header, 0);
+  header[4] = OBJECT_FORMAT;
+  header[5] = ObjectKind[kind];
+  header[6] = codec;
+  header[7] = options.dataKey ? ObjectFlag.encrypted : 0;
+  if (options.dataKey) {
+    const nonce = randomBytes(NONCE);
+    const cipher = createCipheriv(CIPHER, options.dataKey, nonce);
+    cipher.setAAD(associatedData(header, kind, requireName(options.name)));
+    const body = cipher.update(payload);
+    const final = cipher.final();
+    return Buffer.concat([header, nonce, body, final, cipher.getAuthTag()], HEADER + NONCE + payload.length + TAG);
+  }
   const withDigest = kind !== 'chunk';
   const out = Buffer.allocUnsafe(HEADER + (withDigest ? DIGEST : 0) + payload.length);
-  OBJECT_MAGIC.copy(out, 0);
-  out[4] = OBJECT_FORMAT;
-  out[5] = ObjectKind[kind];
-  out[6] = codec;
-  out[7] = 0;
+  header.copy(out, 0);
   let off = HEADER;
   if (withDigest) {
     createHash('sha256').update(plain).digest().copy(out, off);
@@ -58,29 +103,50 @@ export function encodeObject(kind: ObjectKindName, plain: Uint8Array, options: E
   return out;
 }
 
+function unpack(codec: number | undefined, payload: Buffer): Buffer {
+  if (codec === Codec.none) return Buffer.from(payload);
+  if (codec === Codec.zstd) {
+    try {
+      return decompress(payload);
+    } catch (e) {
+      throw new ObjectFormatError(`compressed payload is damaged (${(e as Error).message})`);
+    }
+  }
+  throw new ObjectFormatError(`unknown codec ${codec}`);
+}
+
 /**
  * Decode an object back to its plaintext, checking the header, the kind and (for non-chunks)
- * the plaintext digest. Chunk contents are verified by the caller against the chunk id.
+ * the plaintext digest or, when encrypted, the authentication tag over content, kind and name.
+ * Chunk contents are verified by the caller against the chunk id.
  */
-export function decodeObject(kind: ObjectKindName, obj: Uint8Array): Buffer {
+export function decodeObject(kind: ObjectKindName, obj: Uint8Array, options: DecodeOptions = {}): Buffer {
   const buf = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
   if (buf.length < HEADER || !buf.subarray(0, 4).equals(OBJECT_MAGIC)) throw new ObjectFormatError('not a dbtool object (bad magic)');
   if (buf[4] !== OBJECT_FORMAT) throw new ObjectFormatError(`object format ${buf[4]} is not supported by this dbtool`);
   if (buf[5] !== ObjectKind[kind]) throw new ObjectFormatError(`object is of kind ${buf[5]}, expected ${kind}`);
-  if (buf[7] !== 0) throw new ObjectFormatError(`object has flags ${buf[7]} this dbtool does not know (encrypted?)`);
+  const flags = buf[7];
+  if (options.dataKey) {
+    // An encrypted repository accepts only authenticated objects: a plain one could be anyone's.
+    if (flags !== ObjectFlag.encrypted) throw new ObjectAuthError('object is not encrypted in an encrypted repository');
+    if (buf.length < HEADER + NONCE + TAG) throw new ObjectAuthError('object is truncated');
+    const decipher = createDecipheriv(CIPHER, options.dataKey, buf.subarray(HEADER, HEADER + NONCE));
+    decipher.setAAD(associatedData(buf.subarray(0, HEADER), kind, requireName(options.name)));
+    decipher.setAuthTag(buf.subarray(buf.length - TAG));
+    let payload: Buffer;
+    try {
+      payload = Buffer.concat([decipher.update(buf.subarray(HEADER + NONCE, buf.length - TAG)), decipher.final()]);
+    } catch {
+      throw new ObjectAuthError('its bytes were changed, or it is another object copied under this name');
+    }
+    return unpack(buf[6], payload);
+  }
+  if (flags === ObjectFlag.encrypted) throw new ObjectFormatError('object is encrypted, but no key was given (encrypted repository?)');
+  if (flags !== 0) throw new ObjectFormatError(`object has flags ${flags} this dbtool does not know`);
   const withDigest = kind !== 'chunk';
   const start = HEADER + (withDigest ? DIGEST : 0);
   if (buf.length < start) throw new ObjectFormatError('object is truncated');
-  const payload = buf.subarray(start);
-  let plain: Buffer;
-  if (buf[6] === Codec.none) plain = Buffer.from(payload);
-  else if (buf[6] === Codec.zstd) {
-    try {
-      plain = decompress(payload);
-    } catch (e) {
-      throw new ObjectFormatError(`compressed payload is damaged (${(e as Error).message})`);
-    }
-  } else throw new ObjectFormatError(`unknown codec ${buf[6]}`);
+  const plain = unpack(buf[6], buf.subarray(start));
   if (withDigest) {
     const want = buf.subarray(HEADER, HEADER + DIGEST);
     const got = createHash('sha256').update(plain).digest();

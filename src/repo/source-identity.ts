@@ -24,8 +24,10 @@ export async function readSourceIdentity(repo: Repository, source: string): Prom
     if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') return undefined;
     throw e;
   }
+  // An encrypted repository seals it too (kind meta); a plain one keeps plain JSON, as always.
+  const plain = repo.encrypted ? repo.decode('meta', key, raw) : raw;
   try {
-    return identitySchema.parse(JSON.parse(raw.toString('utf8')));
+    return identitySchema.parse(JSON.parse(plain.toString('utf8')));
   } catch (e) {
     throw dbtoolError('REPO_INVALID', `${key} in ${repo.storage.description} is damaged (${messageOf(e)})`, 'Restore it from a copy');
   }
@@ -39,7 +41,9 @@ export async function claimSource(repo: Repository, source: string, engine: 'pos
   const existing = await readSourceIdentity(repo, source);
   if (!existing) {
     const identity: SourceIdentity = { source, engine, systemId, created: new Date().toISOString() };
-    const created = await repo.storage.put(keys.sourceIdentity(source), Buffer.from(`${JSON.stringify(identity, null, 2)}\n`), { ifAbsent: true });
+    const key = keys.sourceIdentity(source);
+    const body = Buffer.from(`${JSON.stringify(identity, null, 2)}\n`);
+    const created = await repo.storage.put(key, repo.encrypted ? repo.encode('meta', key, body) : body, { ifAbsent: true });
     if (created) return;
     return claimSource(repo, source, engine, systemId);
   }

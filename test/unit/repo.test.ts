@@ -118,7 +118,8 @@ describe('repository', () => {
 
   it('a damaged manifest is reported, naming it', async () => {
     const repo = await newRepo();
-    await repo.storage.put(keys.manifest('main', '20261121T221000Z-F'), repo.encode('manifest', Buffer.from('{"format":1}')));
+    const mkey = keys.manifest('main', '20261121T221000Z-F');
+    await repo.storage.put(mkey, repo.encode('manifest', mkey, Buffer.from('{"format":1}')));
     await assert.rejects(readManifest(repo, 'main', '20261121T221000Z-F'), (e) => isDbtoolError(e) && e.code === 'MANIFEST_INVALID' && /20261121T221000Z-F/.test(e.message));
     await assert.rejects(readManifest(repo, 'main', '20261121T221001Z-F'), code('BACKUP_NOT_FOUND'));
   });

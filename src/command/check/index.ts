@@ -80,7 +80,7 @@ export async function check(o: CheckOptions): Promise<CheckResult> {
       if (Date.now() > deadline) {
         const { rows: st } = await client.query<{ failed: string | null; err: string | null }>('SELECT last_failed_wal AS failed, last_failed_time::text AS err FROM pg_stat_archiver');
         const failed = st[0]?.failed ? ` (the archiver last failed on ${st[0].failed} at ${st[0].err})` : '';
-        throw dbtoolError('ARCHIVE_MISSING', `WAL segment ${segment} did not reach the repository within ${o.timeoutSeconds} s${failed}`, 'Read the server log for archive_command errors; check that its user can run dbtool and write the repository');
+        throw dbtoolError('ARCHIVE_MISSING', `WAL segment ${segment} did not reach the repository within ${o.timeoutSeconds} s${failed}`, `Read the server log for archive_command errors; check that its user can run dbtool and write the repository${o.repo.encrypted ? ', and that DBTOOL_PASSPHRASE_FILE (in the server environment or on the archive_command line) names a passphrase file it can read' : ''}`);
       }
       await sleep(250);
     }

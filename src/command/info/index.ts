@@ -46,6 +46,8 @@ export interface InfoChain {
 
 export interface InfoReport {
   repository: string;
+  /** objects are encrypted (repo init --encrypt) */
+  encrypted: boolean;
   source: string;
   backups: InfoBackup[];
   chains: InfoChain[];
@@ -145,6 +147,7 @@ export async function info(repo: Repository, source: string): Promise<InfoReport
   const w = catalog.window;
   return {
     repository: repo.storage.description,
+    encrypted: repo.encrypted,
     source,
     backups,
     chains: chainsOf(catalog.manifests),

@@ -70,9 +70,12 @@ interface ToolResult {
   stderr: string;
 }
 
-/** Strip libpq variables: PGDATA/PGPORT of the caller must not leak into a server we control. */
+/**
+ * Strip libpq variables: PGDATA/PGPORT of the caller must not leak into a server we control; nor
+ * may a repository passphrase given as a value (its commands read DBTOOL_PASSPHRASE_FILE instead).
+ */
 function serverEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(base).filter(([k]) => !k.startsWith('PG')));
+  return Object.fromEntries(Object.entries(base).filter(([k]) => !k.startsWith('PG') && k !== 'DBTOOL_PASSPHRASE' && k !== 'DBTOOL_NEW_PASSPHRASE'));
 }
 
 /** Run a PostgreSQL tool as `runAs`, in `/` (our cwd may be unreadable for that user), collecting output. */
