@@ -3,7 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
-import { dbtoolError } from '../core/errors.js';
+import { dbtoolError, EXIT_ABORT_RECOVERY, isDbtoolError, messageOf } from '../core/errors.js';
 import { resolveRunAs } from '../core/os-user.js';
 import type { Reporter } from '../core/reporter.js';
 import { resolveSettings, requireRepo } from '../config/settings.js';
@@ -191,12 +191,18 @@ export function buildProgram(): Command {
 
   program
     .command('wal-get')
-    .description("fetch one archived WAL file (restore_command = 'dbtool wal-get %f %p'); exit 1 if it is not archived")
+    .description("fetch one archived WAL file (restore_command = 'dbtool wal-get %f %p'); exit 1 if it is not archived, 126 on any other failure (stops recovery)")
     .argument('<walname>', 'the file name (%f)')
     .argument('<dest>', 'where to write it (%p)')
     .action(async (name, dest) => {
       const s = settings();
-      const found = await withRepo(s, (repo) => walGet({ repo, source: s.source, name, dest }));
+      let found: boolean;
+      try {
+        found = await withRepo(s, (repo) => walGet({ repo, source: s.source, name, dest }));
+      } catch (e) {
+        // Exit 1 would tell recovery "not archived" and end it early at this point: any other failure must stop it.
+        throw (isDbtoolError(e) ? e : dbtoolError('INTERNAL', `wal-get ${name} failed (${messageOf(e)})`, 'Run it again with --debug and report it', e)).withExitCode(EXIT_ABORT_RECOVERY);
+      }
       if (!found) process.exitCode = 1;
     });
 

@@ -4,6 +4,11 @@
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/**
+ * wal-get only: PostgreSQL reads any restore_command exit status up to 125 as "not archived" and
+ * would end recovery early, silently; a status above 125 makes it stop recovery with an error.
+ */
+export const EXIT_ABORT_RECOVERY = 126;
 
 interface CatalogueEntry {
   /** exit status: 1 for a failure of the operation, 2 for bad usage or bad input */
@@ -59,7 +64,7 @@ export type ErrorCode = keyof typeof catalogue;
  */
 export class DbtoolError extends Error {
   readonly code: ErrorCode;
-  readonly exitCode: 1 | 2;
+  readonly exitCode: number;
   readonly retryable: boolean;
   readonly hint: string | undefined;
 
@@ -70,6 +75,13 @@ export class DbtoolError extends Error {
     this.exitCode = catalogue[code].exit;
     this.retryable = catalogue[code].retryable;
     this.hint = hint;
+  }
+
+  /** The same error with another exit status (see EXIT_ABORT_RECOVERY). */
+  withExitCode(exitCode: number): DbtoolError {
+    const copy = new DbtoolError(this.code, this.message, this.hint, this.cause === undefined ? undefined : { cause: this.cause });
+    (copy as { exitCode: number }).exitCode = exitCode;
+    return copy;
   }
 
   /** The one line the CLI prints. */

@@ -125,6 +125,22 @@ describe('encrypted repository end to end', () => {
     assert.ok(!auto.includes(PASSPHRASE), 'the passphrase is not written into the restored configuration');
   });
 
+  it('a damaged WAL file that recovery needs stops recovery with an error instead of ending it early', async () => {
+    const copy = await copyRepo('repo-tampered-wal');
+    const dir = join(copy, 'archive', 'main', '00000001');
+    const segments = (await readdir(dir)).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort();
+    // The newest segment holds m2: a restore to the latest point must read it.
+    const last = join(dir, segments.at(-1)!);
+    const bytes = await readFile(last);
+    bytes[bytes.length - 20]! ^= 0x01;
+    await writeFile(last, bytes);
+    const port = await freePort();
+    const target = join(work, 'restore-tampered-wal');
+    const r = await dbtool(['--quiet', 'restore', '--target-dir', target, '--start', '--port', String(port), '--archive-mode', 'off'], undefined, copy);
+    restored.push(openInstance({ dataDir: target, port }));
+    assertOneLine(r, 1, /recovery of .* (failed|stopped|exited)/);
+  });
+
   it('verify --restore-test starts a scratch copy whose restore_command reads the passphrase file', async () => {
     const r = await dbtool(['verify', '--restore-test', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -182,7 +198,7 @@ describe('encrypted repository end to end', () => {
     const [a, b] = (await readdir(dir)).filter((n) => /^[0-9A-F]{24}$/.test(n));
     await writeFile(join(dir, b!), await readFile(join(dir, a!)));
     const dest = join(work, 'wal-out');
-    assertOneLine(await dbtool(['wal-get', b!, dest], undefined, copy), 1, new RegExp(`archive/main/00000001/${b} .*failed authentication`));
+    assertOneLine(await dbtool(['wal-get', b!, dest], undefined, copy), 126, new RegExp(`archive/main/00000001/${b} .*failed authentication`));
     assert.equal(existsSync(dest), false, 'nothing was written');
     assert.equal((await dbtool(['wal-get', a!, dest], undefined, copy)).code, 0, 'the genuine one still reads');
   });
