@@ -68,7 +68,7 @@ export function selfCommand(settings: Settings, sub: string[]): string {
 }
 
 async function withRepo<T>(settings: Settings, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(openStorage(requireRepo(settings)));
+  const repo = await Repository.open(openStorage(requireRepo(settings), undefined, { s3: settings.s3 }));
   try {
     return await fn(repo);
   } finally {
@@ -92,7 +92,7 @@ export function buildProgram(): Command {
     .description('Backup and point-in-time recovery for PostgreSQL into a deduplicated repository')
     .version('0.1.0')
     .option('--config <file>', 'config file (YAML or JSON); env DBTOOL_CONFIG')
-    .option('--repo <location>', 'repository: a path (or file:// URL); env DBTOOL_REPO')
+    .option('--repo <location>', 'repository: a path, file:// or s3://BUCKET/PREFIX?endpoint=…&region=… URL; env DBTOOL_REPO')
     .option('--source <name>', 'which source (database cluster) in the repository; env DBTOOL_SOURCE (default main)')
     .option('--db <engine>', 'database engine: postgres; env DB_ENGINE')
     .option('--json', 'machine-readable output on stdout')
@@ -115,7 +115,7 @@ export function buildProgram(): Command {
     .option('--compress-level <n>', 'zstd level, 0 = off (default 1)', intArg('--compress-level', 0, 19))
     .action(async (o) => {
       const s = settings();
-      const repo = await repoInit({ storage: openStorage(requireRepo(s)), chunkSize: o.chunkSize, compressionLevel: o.compressLevel ?? s.compressLevel });
+      const repo = await repoInit({ storage: openStorage(requireRepo(s), undefined, { s3: s.s3 }), chunkSize: o.chunkSize, compressionLevel: o.compressLevel ?? s.compressLevel });
       try {
         if (globals().json) out(JSON.stringify({ repository: repo.storage.description, id: repo.config.id, chunkSize: repo.chunkSize }));
         else out(`created repository ${repo.config.id} at ${repo.storage.description}`);

@@ -8,6 +8,7 @@ import { dbtoolError } from '../core/errors.js';
 import { isValidSourceName } from '../repo/keys.js';
 import { readConfigFile } from './config-file.js';
 import type { ConfigFile } from './config-file.js';
+import type { S3Settings } from '../storage/s3/s3-location.js';
 
 export interface GlobalFlags {
   config?: string;
@@ -35,6 +36,8 @@ export interface Settings {
   /** retention from the config file; flags of `expire` override it */
   retention: { keepFull?: number; keepDiff?: number; keepDays?: number };
   configFile: string | undefined;
+  /** the config file's `s3:` keys (endpoint, region, pathStyle, credentials) for s3:// repositories */
+  s3: S3Settings | undefined;
   /** where each setting came from, for `config show` and error messages */
   origins: Record<string, string>;
 }
@@ -123,6 +126,7 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
     runAs,
     retention: { keepFull: file.keepFull, keepDiff: file.keepDiff, keepDays: file.keepDays },
     configFile: configPath,
+    s3: file.s3,
     origins,
   };
 }
