@@ -19,7 +19,7 @@ export function openStorage(location: string, cwd = process.cwd(), options: Open
   if (/^s3:\/\//i.test(location)) {
     const loc = parseS3Location(location, options.s3);
     const s3 = new S3Storage(loc);
-    return new RetryStorage(s3, { deadlineMs: loc.deadlineMs, endpoint: s3.endpointName });
+    return new RetryStorage(s3, { deadlineMs: loc.deadlineMs, endpoint: `${s3.location} at ${s3.endpointName}` });
   }
   if (/^file:\/\//i.test(location)) return new PosixStorage(fileURLToPath(location));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {

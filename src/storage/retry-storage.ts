@@ -10,7 +10,7 @@ import type { ObjectInfo, PutOptions, Storage } from './storage.js';
 export interface RetryOptions {
   /** total time one operation may take, retries included */
   deadlineMs: number;
-  /** what the endpoint is called in the final error */
+  /** where the objects live, for the final error: `s3://bucket/prefix at http://host:port` */
   endpoint: string;
   /** first backoff ceiling; doubles per attempt up to maxDelayMs */
   baseDelayMs?: number;
@@ -31,6 +31,13 @@ const DEFAULT_REPLAYABLE_BYTES = 16 * 1024 * 1024;
 /** Whether another attempt may succeed: only the catalogue's retryable storage failures. */
 export function isTransient(e: unknown): boolean {
   return isDbtoolError(e) && e.code === 'STORAGE_IO' && e.retryable;
+}
+
+/** The innermost cause: the network's or the service's own words. */
+function rootOf(e: unknown): unknown {
+  let at = e;
+  while (at instanceof Error && at.cause !== undefined) at = at.cause;
+  return at;
 }
 
 export class RetryStorage implements Storage {
@@ -76,7 +83,7 @@ export class RetryStorage implements Storage {
     const secs = Math.round(this.options.deadlineMs / 100) / 10;
     return dbtoolError(
       'STORAGE_IO',
-      `${what} at ${this.options.endpoint} did not succeed within ${secs} s (${attempts} attempt${attempts === 1 ? '' : 's'}; last: ${messageOf(last)})`,
+      `${what} in ${this.options.endpoint} did not succeed within ${secs} s (${attempts} attempt${attempts === 1 ? '' : 's'}; last: ${messageOf(rootOf(last))})`,
       'Check that the endpoint is up and reachable from this host (address, port, TLS, proxy), then try again; a slow service may need a longer deadline= in the repository URL',
       last,
     );

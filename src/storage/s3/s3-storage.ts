@@ -62,11 +62,24 @@ function isRefusal(e: unknown): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
+/** Failures of the client's own configuration (no region, no credentials): no retry can help. */
+function configProblem(e: unknown): string | undefined {
+  const name = (e as SdkErrorShape | undefined)?.name ?? '';
+  const msg = messageOf(e);
+  if (/region is missing/i.test(msg)) return 'Give the region: ?region=… in the repository URL, s3.region in the config file, or AWS_REGION';
+  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(msg)) {
+    return 'Give credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE (shared config), or s3.accessKeyId/s3.secretAccessKey in the config file';
+  }
+  return undefined;
+}
+
 export class S3Storage implements Storage {
   /** ifAbsent is a stat, then a PUT with If-None-Match: * (honoured by AWS, ignored by some servers). */
   readonly capabilities: StorageCapabilities = { atomicIfAbsent: false, localPath: false };
   readonly description: string;
   readonly endpointName: string;
+  /** s3://bucket/prefix, without parameters */
+  readonly location: string;
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -74,9 +87,13 @@ export class S3Storage implements Storage {
   constructor(loc: S3Location) {
     this.description = loc.description;
     this.endpointName = loc.endpoint ?? `S3 (${loc.region ?? 'default region'})`;
+    this.location = `s3://${loc.bucket}${loc.prefix ? `/${loc.prefix}` : ''}`;
     this.bucket = loc.bucket;
     this.prefix = loc.prefix ? `${loc.prefix}/` : '';
     const agent = { keepAlive: true, maxSockets: MAX_SOCKETS };
+    // The pinned SDK supports Node 20; its notice about later releases would break dbtool's
+    // one-line stderr (archive_command logs, scripts). The SDK documents this switch.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
       // undefined leaves each to the SDK's own chain (AWS_ENDPOINT_URL_S3, AWS_REGION, profile, …).
       ...(loc.endpoint !== undefined ? { endpoint: loc.endpoint } : {}),
@@ -108,6 +125,8 @@ export class S3Storage implements Storage {
     if (isDbtoolError(e)) return e;
     const status = httpStatusOf(e);
     const detail = `${(e as SdkErrorShape).name ?? 'error'}${status ? ` ${status}` : ''}: ${messageOf(e)}`;
+    const config = configProblem(e);
+    if (config) return dbtoolError('CONFIG_INVALID', `cannot reach the repository ${this.description} (${messageOf(e)})`, config, e);
     if (isRefusal(e)) {
       const hint =
         status === 403 || status === 401

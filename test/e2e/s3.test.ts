@@ -1,0 +1,122 @@
+// S3 end to end with the built CLI, every request through a proxy that fails one in ten (500, 503,
+// hangs, resets, lost answers): repo init, full backup, WAL archived by archive_command, PITR
+// restore by time with --start (row checksums equal the source's at that time), verify clean.
+// Then with the S3 server stopped: info, backup and wal-push fail within their deadline, one line, exit 1.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveRunAs } from '../../src/core/os-user.js';
+import { openInstance } from '../../src/engine/postgres/instance.js';
+import type { PgInstance } from '../../src/engine/postgres/instance.js';
+import { startFaultProxy } from '../harness/fault-proxy.js';
+import type { FaultProxy } from '../harness/fault-proxy.js';
+import { dbtoolCommand, freePort, makeTempDir, runDbtool, shellQuote, stageDbtool, startCluster, switchAndArchive, tableChecksums } from '../harness/pg-cluster.js';
+import type { TestCluster } from '../harness/pg-cluster.js';
+import { startS3Server } from '../harness/s3-server.js';
+import type { S3Server } from '../harness/s3-server.js';
+import { rm } from 'node:fs/promises';
+
+describe('S3 repository through a faulty proxy: backup, WAL archive, PITR, verify', () => {
+  let server: S3Server;
+  let proxy: FaultProxy;
+  let src: TestCluster;
+  let work: string;
+  let repo: string;
+  let env: Record<string, string>;
+  const restored: PgInstance[] = [];
+
+  const dbtool = (args: string[], extraEnv: Record<string, string> = {}) => runDbtool(['--repo', repo, ...args], { env: { ...env, ...extraEnv } });
+
+  before(async () => {
+    server = await startS3Server();
+    proxy = await startFaultProxy(server.endpoint, { rate: 0.1, seed: 2026 });
+    // Short silences count as failures (timeout=2), generous deadlines: every fault is survived.
+    repo = server.url('e2e/repo', { endpoint: proxy.endpoint, timeout: '2', deadline: '120' });
+    const bin = await stageDbtool();
+    work = await makeTempDir('dbtool-s3-e2e-', resolveRunAs());
+    src = await startCluster({ archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${shellQuote(repo)} --source main %p`, env: server.env });
+    env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres', ...server.env };
+    const init = await dbtool(['repo', 'init']);
+    assert.equal(init.code, 0, `repo init failed: ${init.stderr}`);
+    assert.ok(!init.stdout.includes('S3RVER'), 'no credentials in the output');
+    await src.query(`CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance numeric);
+      INSERT INTO accounts SELECT g, 'owner ' || g, g * 1.5 FROM generate_series(1, 5000) g;
+      CREATE TABLE markers (name text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp());`);
+  });
+
+  after(async () => {
+    for (const inst of restored) await inst.stop('immediate').catch(() => undefined);
+    await src?.destroy();
+    await proxy?.close();
+    await server?.destroy();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('backs up, archives WAL and restores to a point in time, all through the faults', async () => {
+    const backup = await dbtool(['backup', '--type', 'full', '--json']);
+    assert.equal(backup.code, 0, backup.stderr);
+    const label = (JSON.parse(backup.stdout) as { label: string }).label;
+
+    await src.query(`UPDATE accounts SET balance = balance + 1 WHERE id % 3 = 0; INSERT INTO markers (name) VALUES ('m1')`);
+    await sleep(1100);
+    const [p] = await src.query<{ t: Date }>('SELECT clock_timestamp() AS t');
+    const atTarget = await tableChecksums(src, 'postgres');
+    await sleep(1100);
+    await src.query(`DELETE FROM accounts WHERE id > 4000; INSERT INTO markers (name) VALUES ('m2')`);
+    await switchAndArchive(src, 180_000);
+
+    const archived = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: Array<{ label: string }>; restorableWindow: { to: string } | null };
+    assert.deepEqual(archived.backups.map((b) => b.label), [label]);
+    assert.ok(archived.restorableWindow, 'a restorable window');
+
+    const port = await freePort();
+    const target = join(work, 'pitr');
+    const r = await dbtool(['restore', '--target-dir', target, '--to-time', p!.t.toISOString(), '--start', '--port', String(port), '--archive-mode', 'off']);
+    assert.equal(r.code, 0, `restore failed: ${r.stderr}`);
+    const inst = openInstance({ dataDir: target, port });
+    restored.push(inst);
+    assert.deepEqual(await tableChecksums(inst, 'postgres'), atTarget);
+    assert.deepEqual((await inst.query<{ name: string }>('SELECT name FROM markers ORDER BY name')).map((x) => x.name), ['m1']);
+
+    const v = await dbtool(['verify']);
+    assert.equal(v.code, 0, `verify failed: ${v.stdout}\n${v.stderr}`);
+  });
+
+  it('the proxy did fail requests of every kind meanwhile', () => {
+    for (const [kind, n] of Object.entries(proxy.stats.faults)) assert.ok(n > 0, `${kind} faults injected (${n} of ${proxy.stats.requests})`);
+  });
+
+  describe('with the S3 server stopped', () => {
+    let down: string;
+    before(async () => {
+      await server.stop();
+      down = server.url('e2e/repo', { timeout: '1', deadline: '3' });
+    });
+
+    for (const [name, args] of [
+      ['info', ['info']],
+      ['backup', ['backup', '--type', 'full']],
+    ] as const) {
+      it(`${name} fails within its deadline with one clear line and exit 1`, async () => {
+        const r = await runDbtool(['--repo', down, ...args], { env, timeoutMs: 60_000 });
+        assert.equal(r.code, 1, r.stderr);
+        const lines = r.stderr.trim().split('\n');
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0]!, /^dbtool: .*127\.0\.0\.1:\d+.* did not succeed within 3 s/);
+        assert.ok(!r.stderr.includes('S3RVER'), 'no credentials in the message');
+      });
+    }
+
+    it('wal-push fails within its deadline with one clear line and exit 1', async () => {
+      const wal = (await readdir(join(src.dataDir, 'pg_wal'))).find((f) => /^[0-9A-F]{24}$/.test(f));
+      assert.ok(wal, 'a WAL segment to push');
+      const r = await runDbtool(['--repo', down, '--source', 'main', 'wal-push', join(src.dataDir, 'pg_wal', wal)], { env: server.env, timeoutMs: 60_000 });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /did not succeed within 3 s/);
+    });
+  });
+});
