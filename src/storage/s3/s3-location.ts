@@ -37,7 +37,9 @@ export const DEFAULT_REQUEST_TIMEOUT_S = 30;
 const KNOWN_PARAMS = new Set(['endpoint', 'region', 'pathStyle', 'deadline', 'timeout']);
 
 function bad(location: string, why: string): Error {
-  return dbtoolError('USAGE', `the repository URL ${location.split('?')[0]} is not valid: ${why}`, 'Use s3://BUCKET/PREFIX?endpoint=URL&region=REGION&pathStyle=true (see README: S3)');
+  // Shown without parameters or user info: either may hold a secret.
+  const shown = location.split('?')[0]!.replace(/^s3:\/\/[^/]*@/i, 's3://…@');
+  return dbtoolError('USAGE', `the repository URL ${shown} is not valid: ${why}`, 'Use s3://BUCKET/PREFIX?endpoint=URL&region=REGION&pathStyle=true (see README: S3)');
 }
 
 function seconds(location: string, name: string, text: string): number {
