@@ -5,7 +5,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs } from '../../src/core/os-user.js';
@@ -87,6 +87,35 @@ describe('S3 repository through a faulty proxy: backup, WAL archive, PITR, verif
 
   it('the proxy did fail requests of every kind meanwhile', () => {
     for (const [kind, n] of Object.entries(proxy.stats.faults)) assert.ok(n > 0, `${kind} faults injected (${n} of ${proxy.stats.requests})`);
+  });
+
+  it('a config file can give the endpoint, region, path style and credentials', async () => {
+    const cfg = join(work, 'dbtool.yaml');
+    const s3 = { endpoint: server.endpoint, region: 'us-east-1', pathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+    await writeFile(cfg, `repo: s3://${server.bucket}/e2e/repo\ns3: ${JSON.stringify(s3)}\n`);
+    const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _b, AWS_REGION: _c, ...noAws } = env;
+    const r = await runDbtool(['--config', cfg, 'info', '--json'], { env: noAws });
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout) as { repository: string; backups: unknown[] };
+    assert.equal(info.backups.length, 1);
+    assert.ok(!r.stdout.includes('S3RVER'), 'no credentials in the output');
+  });
+
+  it('wrong credentials: refused at once, one line, exit 1', async () => {
+    // s3rver checks the key id (it does not verify v4 signatures).
+    const r = await dbtool(['info'], { AWS_ACCESS_KEY_ID: 'NOBODY', AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /was refused \(.*403.*\)\. Check the credentials/);
+    assert.ok(!r.stderr.includes('not-the-secret'), 'the secret is not echoed');
+  });
+
+  it('a bad s3:// URL: one line, exit 2, no secret echoed', async () => {
+    const r = await runDbtool(['--repo', `s3://${server.bucket}/p?secretAccessKey=hunter2`, 'info'], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /unknown parameter 'secretAccessKey'/);
+    assert.ok(!r.stderr.includes('hunter2'));
   });
 
   describe('with the S3 server stopped', () => {
