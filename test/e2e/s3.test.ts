@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs } from '../../src/core/os-user.js';
 import { openInstance } from '../../src/engine/postgres/instance.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
+import { openStorage } from '../../src/storage/open-storage.js';
 import { startFaultProxy } from '../harness/fault-proxy.js';
 import type { FaultProxy } from '../harness/fault-proxy.js';
 import { dbtoolCommand, freePort, makeTempDir, runDbtool, shellQuote, stageDbtool, startCluster, switchAndArchive, tableChecksums } from '../harness/pg-cluster.js';
@@ -83,6 +84,19 @@ describe('S3 repository through a faulty proxy: backup, WAL archive, PITR, verif
 
     const v = await dbtool(['verify']);
     assert.equal(v.code, 0, `verify failed: ${v.stdout}\n${v.stderr}`);
+
+    // expire takes and releases the source and gc locks (the only deletes besides its own).
+    const x = await dbtool(['expire', '--keep-full', '1']);
+    assert.equal(x.code, 0, x.stderr);
+    const direct = openStorage(server.url('e2e/repo'), undefined, { s3: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    try {
+      const locks = [];
+      for await (const o of direct.list('locks/')) locks.push(o.key);
+      assert.deepEqual(locks, [], 'every lock was released');
+      assert.ok((await direct.stat('dbtool-repo.json')) !== undefined, 'keys live under the prefix');
+    } finally {
+      await direct.close();
+    }
   });
 
   it('the proxy did fail requests of every kind meanwhile', () => {
