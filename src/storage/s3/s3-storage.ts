@@ -1,6 +1,6 @@
 // Repository storage on an S3-compatible object store (AWS S3, MinIO, Ceph, s3rver) through the AWS
 // SDK v3. Keys live under the URL's prefix; PUT is atomic on S3, so no object is ever half-visible.
-// Retries are not done here (one SDK attempt per call): RetryStorage wraps this driver.
+// Retries are RetryStorage's (one SDK attempt per call), but for the parts of a multipart upload.
 
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
@@ -27,6 +27,7 @@ const MAX_SOCKETS = 64;
 /** putStream: parts of this size, a few in flight (each part is a buffer the SDK can resend). */
 const PART_SIZE = 8 * 1024 * 1024;
 const PART_QUEUE = 4;
+const UPLOAD_ATTEMPTS = 6;
 
 interface SdkErrorShape {
   name?: string;
@@ -81,6 +82,7 @@ export class S3Storage implements Storage {
   /** s3://bucket/prefix, without parameters */
   readonly location: string;
   private readonly client: S3Client;
+  private readonly uploadClient: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
 
@@ -94,21 +96,24 @@ export class S3Storage implements Storage {
     // The pinned SDK supports Node 20; its notice about later releases would break dbtool's
     // one-line stderr (archive_command logs, scripts). The SDK documents this switch.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    this.client = new S3Client({
+    const config = {
       // undefined leaves each to the SDK's own chain (AWS_ENDPOINT_URL_S3, AWS_REGION, profile, …).
       ...(loc.endpoint !== undefined ? { endpoint: loc.endpoint } : {}),
       ...(loc.region !== undefined ? { region: loc.region } : {}),
       ...(loc.credentials ? { credentials: loc.credentials } : {}),
       forcePathStyle: loc.forcePathStyle,
-      // One attempt per call: RetryStorage owns backoff and the per-operation deadline.
-      maxAttempts: 1,
       requestHandler: new NodeHttpHandler({
         httpAgent: new HttpAgent(agent),
         httpsAgent: new HttpsAgent(agent),
         connectionTimeout: Math.min(loc.requestTimeoutMs, 10_000),
         socketTimeout: loc.requestTimeoutMs,
       }),
-    });
+    };
+    // One attempt per call: RetryStorage owns backoff and the per-operation deadline.
+    this.client = new S3Client({ ...config, maxAttempts: 1 });
+    // Large putStreams are sent once by RetryStorage (a stream cannot be replayed), but each
+    // multipart part is a buffer: the SDK's own retries (backoff, same sockets) resend a failed part.
+    this.uploadClient = new S3Client({ ...config, maxAttempts: UPLOAD_ATTEMPTS });
   }
 
   private fullKey(key: string): string {
@@ -171,7 +176,7 @@ export class S3Storage implements Storage {
     let sourceError: unknown;
     data.once('error', (e) => (sourceError ??= e));
     const upload = new Upload({
-      client: this.client,
+      client: this.uploadClient,
       partSize: PART_SIZE,
       queueSize: PART_QUEUE,
       leavePartsOnError: false,
@@ -259,5 +264,6 @@ export class S3Storage implements Storage {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.uploadClient.destroy();
   }
 }
