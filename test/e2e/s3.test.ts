@@ -115,6 +115,12 @@ describe('S3 repository through a faulty proxy: backup, WAL archive, PITR, verif
     assert.ok(!r.stdout.includes('S3RVER'), 'no credentials in the output');
   });
 
+  it('the endpoint and region may come from the SDK environment (AWS_ENDPOINT_URL_S3, AWS_REGION)', async () => {
+    const r = await runDbtool(['--repo', `s3://${server.bucket}/e2e/repo?pathStyle=true`, 'info', '--json'], { env: { ...env, AWS_ENDPOINT_URL_S3: server.endpoint } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { backups: unknown[] }).backups.length, 1);
+  });
+
   it('wrong credentials: refused at once, one line, exit 1', async () => {
     // s3rver checks the key id (it does not verify v4 signatures).
     const r = await dbtool(['info'], { AWS_ACCESS_KEY_ID: 'NOBODY', AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
