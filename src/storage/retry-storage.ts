@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
-import type { ObjectInfo, PutOptions, Storage } from './storage.js';
+import type { ObjectInfo, PutOptions, Storage, StorageCapabilities } from './storage.js';
 
 export interface RetryOptions {
   /** total time one operation may take, retries included */
@@ -41,7 +41,7 @@ function rootOf(e: unknown): unknown {
 }
 
 export class RetryStorage implements Storage {
-  readonly capabilities;
+  readonly capabilities: StorageCapabilities;
   readonly description: string;
   private readonly base: number;
   private readonly max: number;
