@@ -86,7 +86,7 @@ export function selfCommand(settings: Settings, sub: string[], repo?: Pick<Repos
 
 /** withRepo, with the passphrase asked through `passphrase` (repo passwd keeps the one it was given). */
 async function withRepoUsing<T>(settings: Settings, passphrase: () => Promise<string>, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(openStorage(requireRepo(settings)), { passphrase });
+  const repo = await Repository.open(openStorage(requireRepo(settings), undefined, { s3: settings.s3 }), { passphrase });
   try {
     return await fn(repo);
   } finally {
@@ -114,7 +114,7 @@ export function buildProgram(): Command {
     .description('Backup and point-in-time recovery for PostgreSQL into a deduplicated repository')
     .version('0.1.0')
     .option('--config <file>', 'config file (YAML or JSON); env DBTOOL_CONFIG')
-    .option('--repo <location>', 'repository: a path (or file:// URL); env DBTOOL_REPO')
+    .option('--repo <location>', 'repository: a path, file:// or s3://BUCKET/PREFIX?endpoint=…&region=… URL; env DBTOOL_REPO')
     .option('--source <name>', 'which source (database cluster) in the repository; env DBTOOL_SOURCE (default main)')
     .option('--db <engine>', 'database engine: postgres; env DB_ENGINE')
     .option('--json', 'machine-readable output on stdout')
@@ -138,7 +138,7 @@ export function buildProgram(): Command {
     .option('--encrypt', 'encrypt every object; passphrase from DBTOOL_PASSPHRASE, DBTOOL_PASSPHRASE_FILE or a prompt')
     .action(async (o) => {
       const s = settings();
-      const storage = openStorage(requireRepo(s));
+      const storage = openStorage(requireRepo(s), undefined, { s3: s.s3 });
       const passphrase = o.encrypt ? await choosePassphrase('DBTOOL_PASSPHRASE', 'DBTOOL_PASSPHRASE_FILE', s.passphrase.value, s.passphrase.file) : undefined;
       const repo = await repoInit({ storage, chunkSize: o.chunkSize, compressionLevel: o.compressLevel ?? s.compressLevel, passphrase });
       try {

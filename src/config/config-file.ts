@@ -15,6 +15,15 @@ const connectionKeys = {
   database: z.string().min(1).optional(),
 };
 
+/** S3 connection details for s3:// repositories; the URL's parameters win over them. */
+const s3Schema = z.strictObject({
+  endpoint: z.string().min(1).optional(),
+  region: z.string().min(1).optional(),
+  pathStyle: z.boolean().optional(),
+  accessKeyId: z.string().min(1).optional(),
+  secretAccessKey: z.string().min(1).optional(),
+});
+
 const sourceSchema = z.strictObject({ ...connectionKeys, repo: z.string().min(1).optional() });
 
 export const configFileSchema = z.strictObject({
@@ -27,6 +36,7 @@ export const configFileSchema = z.strictObject({
   keepDays: z.number().min(0).optional(),
   ...connectionKeys,
   sources: z.record(z.string(), sourceSchema).optional(),
+  s3: s3Schema.optional(),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

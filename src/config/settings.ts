@@ -8,6 +8,7 @@ import { dbtoolError } from '../core/errors.js';
 import { isValidSourceName } from '../repo/keys.js';
 import { readConfigFile } from './config-file.js';
 import type { ConfigFile } from './config-file.js';
+import type { S3Settings } from '../storage/s3/s3-location.js';
 
 export interface GlobalFlags {
   config?: string;
@@ -37,6 +38,8 @@ export interface Settings {
   configFile: string | undefined;
   /** where an encrypted repository's passphrase comes from (environment or .env only, never a flag) */
   passphrase: PassphraseSettings;
+  /** the config file's `s3:` keys (endpoint, region, pathStyle, credentials) for s3:// repositories */
+  s3: S3Settings | undefined;
   /** where each setting came from, for `config show` and error messages */
   origins: Record<string, string>;
 }
@@ -147,6 +150,7 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
     retention: { keepFull: file.keepFull, keepDiff: file.keepDiff, keepDays: file.keepDays },
     configFile: configPath,
     passphrase: { value: passValue, file: passFile, newValue, newFile },
+    s3: file.s3,
     origins,
   };
 }

@@ -48,6 +48,7 @@ export const catalogue = {
   TOOL_FAILED: { exit: 1, retryable: false },
   STORAGE_IO: { exit: 1, retryable: true },
   STORAGE_NOT_FOUND: { exit: 1, retryable: false },
+  STORAGE_REFUSED: { exit: 1, retryable: false },
   ABORTED: { exit: 1, retryable: false },
   INTERNAL: { exit: 1, retryable: false },
   PASSPHRASE_MISSING: { exit: 2, retryable: false },

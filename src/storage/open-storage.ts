@@ -4,11 +4,22 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dbtoolError } from '../core/errors.js';
 import { PosixStorage } from './posix/posix-storage.js';
+import { RetryStorage } from './retry-storage.js';
+import { parseS3Location } from './s3/s3-location.js';
+import type { S3Settings } from './s3/s3-location.js';
+import { S3Storage } from './s3/s3-storage.js';
 import type { Storage } from './storage.js';
 
-export function openStorage(location: string, cwd = process.cwd()): Storage {
+export interface OpenStorageOptions {
+  /** the config file's `s3:` keys; the URL's parameters win over them */
+  s3?: S3Settings;
+}
+
+export function openStorage(location: string, cwd = process.cwd(), options: OpenStorageOptions = {}): Storage {
   if (/^s3:\/\//i.test(location)) {
-    throw dbtoolError('USAGE', `S3 repositories (${location.split('?')[0]}) are not supported by this version of dbtool`, 'Use a local path for --repo');
+    const loc = parseS3Location(location, options.s3);
+    const s3 = new S3Storage(loc);
+    return new RetryStorage(s3, { deadlineMs: loc.deadlineMs, endpoint: `${s3.location} at ${s3.endpointName}` });
   }
   if (/^file:\/\//i.test(location)) return new PosixStorage(fileURLToPath(location));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
