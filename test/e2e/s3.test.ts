@@ -1,11 +1,12 @@
 // S3 end to end with the built CLI, every request through a proxy that fails one in ten (500, 503,
-// hangs, resets, lost answers): repo init, full backup, WAL archived by archive_command, PITR
-// restore by time with --start (row checksums equal the source's at that time), verify clean.
+// hangs, resets, lost answers), on an encrypted repository: repo init --encrypt, full backup, WAL
+// archived by archive_command, PITR restore by time with --start (row checksums equal the
+// source's at that time), verify clean, and no object holding a marker string in plaintext.
 // Then with the S3 server stopped: info, backup and wal-push fail within their deadline, one line, exit 1.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { chown, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRunAs } from '../../src/core/os-user.js';
@@ -20,7 +21,9 @@ import { startS3Server } from '../harness/s3-server.js';
 import type { S3Server } from '../harness/s3-server.js';
 import { rm } from 'node:fs/promises';
 
-describe('S3 repository through a faulty proxy: backup, WAL archive, PITR, verify', () => {
+const MARKER = 'dbtool-s3-marker-7d1f0c55e4a2';
+
+describe('encrypted S3 repository through a faulty proxy: backup, WAL archive, PITR, verify', () => {
   let server: S3Server;
   let proxy: FaultProxy;
   let src: TestCluster;
@@ -37,14 +40,23 @@ describe('S3 repository through a faulty proxy: backup, WAL archive, PITR, verif
     // Short silences count as failures (timeout=2), generous deadlines: every fault is survived.
     repo = server.url('e2e/repo', { endpoint: proxy.endpoint, timeout: '2', deadline: '120' });
     const bin = await stageDbtool();
-    work = await makeTempDir('dbtool-s3-e2e-', resolveRunAs());
-    src = await startCluster({ archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${shellQuote(repo)} --source main %p`, env: server.env });
-    env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres', ...server.env };
-    const init = await dbtool(['repo', 'init']);
+    const runAs = resolveRunAs();
+    work = await makeTempDir('dbtool-s3-e2e-', runAs);
+    // The passphrase reaches archive_command (the server's user, the server's environment) as a file.
+    const passFile = join(work, 'passphrase');
+    await writeFile(passFile, 'correct horse battery staple s3\n', { mode: 0o600 });
+    if (runAs) await chown(passFile, runAs.uid, runAs.gid);
+    const secretEnv = { ...server.env, DBTOOL_PASSPHRASE_FILE: passFile };
+    src = await startCluster({ archiveCommand: `${dbtoolCommand(bin)} wal-push --repo ${shellQuote(repo)} --source main %p`, env: secretEnv });
+    env = { PGHOST: '127.0.0.1', PGPORT: String(src.port), PGUSER: 'postgres', ...secretEnv };
+    const init = await dbtool(['repo', 'init', '--encrypt']);
     assert.equal(init.code, 0, `repo init failed: ${init.stderr}`);
+    assert.match(init.stdout, /created encrypted repository/);
     assert.ok(!init.stdout.includes('S3RVER'), 'no credentials in the output');
     await src.query(`CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance numeric);
       INSERT INTO accounts SELECT g, 'owner ' || g, g * 1.5 FROM generate_series(1, 5000) g;
+      CREATE TABLE secrets (id int, note text);
+      INSERT INTO secrets SELECT g, '${MARKER}' FROM generate_series(1, 50) g;
       CREATE TABLE markers (name text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp());`);
   });
 
@@ -94,6 +106,22 @@ describe('S3 repository through a faulty proxy: backup, WAL archive, PITR, verif
       for await (const o of direct.list('locks/')) locks.push(o.key);
       assert.deepEqual(locks, [], 'every lock was released');
       assert.ok((await direct.stat('dbtool-repo.json')) !== undefined, 'keys live under the prefix');
+    } finally {
+      await direct.close();
+    }
+  });
+
+  it('no object in the encrypted S3 repository holds the marker in plaintext', async () => {
+    const direct = openStorage(server.url('e2e/repo'), undefined, { s3: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    try {
+      let objects = 0;
+      let chunks = 0;
+      for await (const o of direct.list('')) {
+        objects++;
+        if (o.key.startsWith('chunks/')) chunks++;
+        assert.ok(!(await direct.get(o.key)).includes(MARKER), `${o.key} holds the marker`);
+      }
+      assert.ok(chunks > 10 && objects > chunks, `searched ${objects} objects, ${chunks} chunks`);
     } finally {
       await direct.close();
     }
