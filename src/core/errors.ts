@@ -45,6 +45,7 @@ export const catalogue = {
   STORAGE_NOT_FOUND: { exit: 1, retryable: false },
   ABORTED: { exit: 1, retryable: false },
   INTERNAL: { exit: 1, retryable: false },
+  SQL_FAILED: { exit: 1, retryable: false },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof catalogue;
