@@ -39,7 +39,8 @@ describe('console grammar', () => {
       kind: 'restore',
       flags: { targetDir: '/srv/r', toTime: '2026-11-21T22:10:00Z', start: true, port: 5433, force: true },
     });
-    assert.deepEqual(parseLine('restore -target-dir r -backup L -immediate -target-action pause'), { kind: 'restore', flags: { targetDir: 'r', backup: 'L', immediate: true, targetAction: 'pause' } });
+    assert.deepEqual(parseLine('restore -target-dir r -backup L -immediate -target-action pause -archive-mode off'), { kind: 'restore', flags: { targetDir: 'r', backup: 'L', immediate: true, targetAction: 'pause', archiveMode: 'off' } });
+    usage('restore -target-dir r -archive-mode on', /-archive-mode must be/);
     usage('restore', /needs -target-dir/);
     usage('restore -target-dir r -start', /-start needs -port/);
     usage('restore -target-dir r -port 0', /-port must be/);

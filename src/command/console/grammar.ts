@@ -26,6 +26,7 @@ export interface RestoreFlags {
   start?: boolean;
   port?: number;
   targetAction?: 'promote' | 'pause' | 'shutdown';
+  archiveMode?: 'preserve' | 'off';
 }
 
 interface HelpEntry {
@@ -43,7 +44,7 @@ export const HELP: Record<string, HelpEntry> = {
     text: 'Run one statement and print its rows as a table (the first 100 shown, every row counted). With -extract -path, stream every row into a CSV file (RFC 4180, header row, NULL as an empty field, UTF-8) in <dir>.',
   },
   restore: {
-    usage: 'restore -target-dir <dir> [-backup LABEL] [-to-time TS | -to-lsn LSN | -to-xid XID | -to-name NAME | -immediate] [-target-action promote|pause|shutdown] [-force] [-start -port N]',
+    usage: 'restore -target-dir <dir> [-backup LABEL] [-to-time TS | -to-lsn LSN | -to-xid XID | -to-name NAME | -immediate] [-target-action promote|pause|shutdown] [-archive-mode preserve|off] [-force] [-start -port N]',
     text: 'Restore into a directory, as `dbtool restore` does (quote values with spaces).',
   },
   info: { usage: 'info', text: 'Backups, archive range and the restorable window of the repository.' },
@@ -159,7 +160,7 @@ export function parseLine(line: string): ConsoleCommand {
 }
 
 function restoreFlags(words: string[]): RestoreFlags {
-  const f = parseFlags(words, ['target-dir', 'backup', 'to-time', 'to-lsn', 'to-xid', 'to-name', 'port', 'target-action'], ['immediate', 'force', 'start'], 'restore');
+  const f = parseFlags(words, ['target-dir', 'backup', 'to-time', 'to-lsn', 'to-xid', 'to-name', 'port', 'target-action', 'archive-mode'], ['immediate', 'force', 'start'], 'restore');
   const str = (k: string) => {
     const v = f.get(k);
     return typeof v === 'string' ? v : undefined;
@@ -185,6 +186,11 @@ function restoreFlags(words: string[]): RestoreFlags {
   if (action !== undefined) {
     if (action !== 'promote' && action !== 'pause' && action !== 'shutdown') usage(`-target-action must be promote, pause or shutdown, not '${action}'`, 'restore');
     out.targetAction = action;
+  }
+  const archiveMode = str('archive-mode');
+  if (archiveMode !== undefined) {
+    if (archiveMode !== 'preserve' && archiveMode !== 'off') usage(`-archive-mode must be preserve or off, not '${archiveMode}'`, 'restore');
+    out.archiveMode = archiveMode;
   }
   return out;
 }

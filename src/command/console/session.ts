@@ -101,7 +101,7 @@ export class ConsoleSession {
             target: { toTime: f.toTime, toLsn: f.toLsn, toXid: f.toXid, toName: f.toName, immediate: f.immediate },
             action: f.targetAction ?? 'promote',
             force: !!f.force,
-            archiveMode: 'preserve',
+            archiveMode: f.archiveMode ?? 'preserve',
             tablespaceMap: new Map(),
             restoreCommand: this.o.restoreCommand(location),
             start: f.start ? { port: f.port!, runAs: this.o.runAs } : undefined,
