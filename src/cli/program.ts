@@ -331,13 +331,16 @@ export function buildProgram(): Command {
 
   program
     .command('lab')
-    .description('sandbox: a throwaway PostgreSQL, sample data, backup, changes, point-in-time restore, measured')
+    .description('sandbox: a throwaway PostgreSQL, sample data, the four backup strategies measured and every restore checked; a Markdown/JSON/SVG report')
     .option('--rows <n>', 'sample rows to load (default 100000)', intArg('--rows', 1, 100_000_000))
     .option('--batch-size <n>', 'rows per insert batch (default 10000)', intArg('--batch-size', 1, 1_000_000))
     .option('--keep', 'keep the sandbox directory and leave nothing running')
     .option('--run-as <user>', 'OS user for the sandbox server when run as root (default postgres)')
+    .option('--report-dir <dir>', 'where to write dbtool-lab.md, .json and .svg (default: the working directory)')
     .action(async (o) => {
-      const result = await lab({ rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, keep: !!o.keep, runAs: resolveRunAs(o.runAs), reporter: reporter(), entry: realpathSync(process.argv[1] ?? '') });
+      const result = await lab({ rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, keep: !!o.keep, runAs: resolveRunAs(o.runAs), reporter: reporter(), entry: realpathSync(process.argv[1] ?? ''), reportDir: resolve(o.reportDir ?? '.') });
+      // A lab relaunched as another user writes into a scratch dir; its parent names the real files.
+      if (process.env.DBTOOL_LAB_CHILD) result.files = [];
       printLab(result, !!globals().json, out);
     });
 
