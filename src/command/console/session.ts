@@ -83,8 +83,14 @@ export class ConsoleSession {
       case 'backup':
         return this.childBackup(cmd.type);
       case 'sql':
-        if (cmd.extractDir !== undefined) return { kind: 'extract', extract: await extractCsv(await this.session(), cmd.query, cmd.extractDir) };
-        return { kind: 'sql', table: await this.query(cmd.query) };
+        try {
+          if (cmd.extractDir !== undefined) return { kind: 'extract', extract: await extractCsv(await this.session(), cmd.query, cmd.extractDir) };
+          return { kind: 'sql', table: await this.query(cmd.query) };
+        } catch (e) {
+          // A lost connection is not reused: the next SQL command connects again.
+          if (isDbtoolError(e) && e.code === 'SERVER_UNREACHABLE') await this.close();
+          throw e;
+        }
       case 'info':
         return this.withRepo(async (repo) => ({ kind: 'info', report: await info(repo, this.o.source) }));
       case 'verify':
