@@ -96,7 +96,7 @@ export function buildProgram(): Command {
     .name('dbtool')
     .description('Backup and point-in-time recovery for PostgreSQL into a deduplicated repository')
     .version('0.1.0')
-    .option('--config <file>', 'config file (YAML or JSON); env DBTOOL_CONFIG')
+    .option('--config <file>', "config file (YAML or JSON): a path, 'file' (./dbtool.yaml, .yml or .json) or 'env' (none); env DBTOOL_CONFIG")
     .option('--repo <location>', 'repository: a path (or file:// URL); env DBTOOL_REPO')
     .option('--source <name>', 'which source (database cluster) in the repository; env DBTOOL_SOURCE (default main)')
     .option('--db <engine>', 'database engine: postgres; env DB_ENGINE')
