@@ -48,7 +48,10 @@ export function printRestore(r: RestoreResult, json: boolean, out: Out): void {
 }
 
 export function printLab(r: LabResult, json: boolean, out: Out): void {
-  if (r.delegated) return;
+  if (r.delegated) {
+    if (!json) out(`report: ${r.files.join(', ')}`);
+    return;
+  }
   if (json) {
     out(JSON.stringify(r, null, 2));
     return;
@@ -56,7 +59,15 @@ export function printLab(r: LabResult, json: boolean, out: Out): void {
   out('');
   out(formatTable(['step', 'time', 'size', 'check'], r.steps.map((s) => [s.step, formatDuration(s.ms), s.bytes !== undefined ? formatBytes(s.bytes) : '', s.check ?? ''])));
   out('');
+  out(
+    formatTable(
+      ['strategy', 'backup time', 'size stored', 'restore time', 'restore speed', 'rollback ability', 'checked restores'],
+      r.strategies.map((s) => [s.name, formatDuration(s.backupMs), formatBytes(s.storedBytes), formatDuration(s.restoreMs), `${formatBytes(s.restoreBytes / Math.max(s.restoreMs / 1000, 0.001))}/s`, s.rollback, s.checks.map((c) => `${c.rows}/${c.expectedRows} ${c.ok ? 'ok' : 'WRONG'}`).join(', ')]),
+    ),
+  );
+  out('');
   out(r.summary);
+  if (r.files.length) out(`report: ${r.files.join(', ')}`);
   if (r.keptDir) out(`sandbox kept in ${r.keptDir}`);
 }
 

@@ -23,7 +23,12 @@ import { verify } from '../command/verify/index.js';
 import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.js';
 import { walGet } from '../command/wal-get/index.js';
 import { walPush } from '../command/wal-push/index.js';
-import { formatBytes } from './format.js';
+import { settingsView } from '../command/config-show/index.js';
+import { ConsoleSession } from '../command/console/session.js';
+import { sampleData } from '../command/sample-data/index.js';
+import { PgSqlSession } from '../engine/postgres/sql-session.js';
+import { historyPath, runRepl } from './console/repl.js';
+import { formatBytes, formatTable } from './format.js';
 import { printExpire, printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
 import { makeReporter } from './progress.js';
 import { choosePassphrase, passphraseProvider } from './passphrase.js';
@@ -105,7 +110,7 @@ function out(text: string): void {
 /** Commander's usage errors as dbtool's one line: `dbtool: error: … (Did you mean …?)`. */
 export function oneLineUsageError(text: string): string {
   if (!text.startsWith('error:')) return text;
-  return `dbtool: ${text.replace(/\s*\n\s*(?=\S)/g, ' ').trimEnd()}. See dbtool --help\n`;
+  return `dbtool: ${text.replace(/\s*\n\s*(?=\S)/g, ' ').trimEnd().replace(/\.$/, '')}. See dbtool --help\n`;
 }
 
 export function buildProgram(): Command {
@@ -113,10 +118,11 @@ export function buildProgram(): Command {
     .name('dbtool')
     .description('Backup and point-in-time recovery for PostgreSQL into a deduplicated repository')
     .version('0.1.0')
-    .option('--config <file>', 'config file (YAML or JSON); env DBTOOL_CONFIG')
+    .option('--config <file>', "config file (YAML or JSON): a path, 'file' (./dbtool.yaml, .yml or .json) or 'env' (none); env DBTOOL_CONFIG")
     .option('--repo <location>', 'repository: a path, file:// or s3://BUCKET/PREFIX?endpoint=…&region=… URL; env DBTOOL_REPO')
     .option('--source <name>', 'which source (database cluster) in the repository; env DBTOOL_SOURCE (default main)')
     .option('--db <engine>', 'database engine: postgres; env DB_ENGINE')
+    .option('--database <name>', 'database to connect to (console, sample-data); env PGDATABASE / DB_NAME')
     .option('--json', 'machine-readable output on stdout')
     .option('--quiet', 'no progress or messages, only errors')
     .option('--debug', 'stack traces on errors')
@@ -166,13 +172,16 @@ export function buildProgram(): Command {
   program
     .command('backup')
     .description('back up the source into the repository')
-    .addOption(new Option('--type <type>', 'backup type').choices(['full', 'diff', 'incr', 'logical'] as const).default('full' as const))
+    .addOption(new Option('--type <type>', 'backup type (default full)').choices(['full', 'diff', 'incr', 'logical'] as const))
+    .addOption(new Option('--storage <kind>', "the seed's start form: with --storage and no --type, open the console (only 'local' for now)").choices(['local'] as const))
     .addOption(new Option('--checkpoint <mode>', 'checkpoint at start: fast, or spread over checkpoint_completion_target').choices(['fast', 'spread'] as const).default('fast' as const))
     .option('--max-rate <kBps>', 'limit the transfer rate (kB/s), as pg_basebackup -r', intArg('--max-rate', 32, 1048576))
     .action(async (o) => {
+      // The seed's `dbtool backup --db postgres --database mydb --storage local --config file` opens the console.
+      if (o.storage !== undefined && o.type === undefined) return startConsole();
       const s = settings();
       const manifest = await withRepo(s, (repo) =>
-        backup({ repo, source: s.source, type: o.type, connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
+        backup({ repo, source: s.source, type: o.type ?? 'full', connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
       );
       if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, startLsn: manifest.postgres?.startLsn, stopLsn: manifest.postgres?.stopLsn, bytes: manifest.bytes }));
       else if (!globals().quiet) {
@@ -314,15 +323,71 @@ export function buildProgram(): Command {
       printExpire(r, !!globals().json, out);
     });
 
+  const startConsole = async (): Promise<void> => {
+    const s = settings();
+    const connection = pgConnection(s);
+    const session = new ConsoleSession({
+      repo: s.repo,
+      source: s.source,
+      connection,
+      openSql: () => PgSqlSession.open(connection),
+      restoreCommand: (location, repo) => selfCommand({ ...s, repo: location }, ['wal-get', '%f', '"%p"'], repo),
+      openRepo: (location) => Repository.open(openStorage(location, undefined, { s3: s.s3 }), { passphrase: passphraseProvider(s.passphrase) }),
+      initRepo: (location) => Repository.init(openStorage(location, undefined, { s3: s.s3 })),
+      runAs: resolveRunAs(s.runAs),
+      reporter: makeReporter({ quiet: !!globals().quiet, tty: !!process.stderr.isTTY }),
+    });
+    const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
+    const { failed } = await runRepl({ session, input: process.stdin, output: process.stdout, errors: process.stderr, interactive, historyFile: historyPath() });
+    // Piped input is a script: any failed command fails the run.
+    if (!interactive && failed > 0) process.exitCode = 1;
+  };
+
+  program
+    .command('console')
+    .description('interactive console: backups, SQL (with CSV extract), restore, info, verify; reads commands from stdin when piped')
+    .action(startConsole);
+
+  program
+    .command('sample-data')
+    .description('create the sample `books` table if missing and load generated rows into it (COPY, in batches)')
+    .option('--rows <n>', 'rows to load (default 100000)', intArg('--rows', 1, 1_000_000_000))
+    .option('--batch-size <n>', 'rows per COPY batch, each committed (default 10000)', intArg('--batch-size', 1, 100_000_000))
+    .option('--seed <n>', 'generator seed: the same seed gives the same rows (default 1)', intArg('--seed', 0, 2 ** 32 - 1))
+    .action(async (o) => {
+      const s = settings();
+      const session = await PgSqlSession.open(pgConnection(s));
+      try {
+        const r = await sampleData({ session, rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, seed: o.seed ?? 1, reporter: reporter() });
+        if (globals().json) out(JSON.stringify(r));
+        else if (!globals().quiet) out(`loaded ${r.rows} rows into books in ${r.batches} batch(es) in ${r.seconds.toFixed(1)} s (${Math.round(r.rowsPerSecond)} rows/s); the table has ${r.tableRows} rows`);
+      } finally {
+        await session.close();
+      }
+    });
+
+  const configCmd = program.command('config').description('configuration');
+  configCmd
+    .command('show')
+    .description('the effective settings and where each comes from (flag, environment, .env, config file); secrets masked')
+    .action(() => {
+      const lines = settingsView(settings());
+      if (globals().json) out(JSON.stringify({ settings: lines }, null, 2));
+      else out(formatTable(['setting', 'value', 'from'], lines.map((l) => [l.key, l.value ?? '-', l.origin])));
+    });
+
   program
     .command('lab')
-    .description('sandbox: a throwaway PostgreSQL, sample data, backup, changes, point-in-time restore, measured')
+    .description('sandbox: a throwaway PostgreSQL, sample data, the four backup strategies measured and every restore checked; a Markdown/JSON/SVG report')
     .option('--rows <n>', 'sample rows to load (default 100000)', intArg('--rows', 1, 100_000_000))
     .option('--batch-size <n>', 'rows per insert batch (default 10000)', intArg('--batch-size', 1, 1_000_000))
     .option('--keep', 'keep the sandbox directory and leave nothing running')
     .option('--run-as <user>', 'OS user for the sandbox server when run as root (default postgres)')
+    .option('--report-dir <dir>', 'where to write dbtool-lab.md, .json and .svg (default: the working directory)')
     .action(async (o) => {
-      const result = await lab({ rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, keep: !!o.keep, runAs: resolveRunAs(o.runAs), reporter: reporter(), entry: realpathSync(process.argv[1] ?? '') });
+      const result = await lab({ rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, keep: !!o.keep, runAs: resolveRunAs(o.runAs), reporter: reporter(), entry: realpathSync(process.argv[1] ?? ''), reportDir: resolve(o.reportDir ?? '.') });
+      // A lab relaunched as another user writes into a scratch dir; its parent names the real files.
+      if (process.env.DBTOOL_LAB_CHILD) result.files = [];
       printLab(result, !!globals().json, out);
     });
 

@@ -2,7 +2,7 @@
 // when piped, nothing with --quiet. Messages go to stderr; stdout carries results.
 
 import cliProgress from 'cli-progress';
-import type { ProgressHandle, Reporter } from '../core/reporter.js';
+import type { ProgressHandle, ProgressUnit, Reporter } from '../core/reporter.js';
 import { formatBytes } from './format.js';
 
 export interface ReporterOptions {
@@ -13,7 +13,11 @@ export interface ReporterOptions {
   plainInterval?: number;
 }
 
-function barProgress(label: string, total: number, stream: NodeJS.WriteStream): ProgressHandle {
+function formatCount(n: number, unit: ProgressUnit): string {
+  return unit === 'rows' ? `${Math.round(n).toLocaleString('en-US')} rows` : formatBytes(n);
+}
+
+function barProgress(label: string, total: number, stream: NodeJS.WriteStream, unit: ProgressUnit = 'bytes'): ProgressHandle {
   const bar = new cliProgress.SingleBar(
     {
       stream,
@@ -27,9 +31,9 @@ function barProgress(label: string, total: number, stream: NodeJS.WriteStream): 
   );
   const started = Date.now();
   const payload = (done: number, t: number) => ({
-    doneText: formatBytes(done),
-    totalText: formatBytes(t),
-    rateText: `${formatBytes(done / Math.max(0.001, (Date.now() - started) / 1000))}/s`,
+    doneText: formatCount(done, unit),
+    totalText: formatCount(t, unit),
+    rateText: `${formatCount(done / Math.max(0.001, (Date.now() - started) / 1000), unit)}/s`,
   });
   let currentTotal = Math.max(1, total);
   bar.start(currentTotal, 0, payload(0, currentTotal));
@@ -47,7 +51,7 @@ function barProgress(label: string, total: number, stream: NodeJS.WriteStream): 
   };
 }
 
-function plainProgress(label: string, total: number, stream: NodeJS.WriteStream, intervalS: number): ProgressHandle {
+function plainProgress(label: string, total: number, stream: NodeJS.WriteStream, intervalS: number, unit: ProgressUnit = 'bytes'): ProgressHandle {
   const started = Date.now();
   let last = started;
   let done = 0;
@@ -57,7 +61,7 @@ function plainProgress(label: string, total: number, stream: NodeJS.WriteStream,
     const rate = done / Math.max(0.001, secs);
     const pct = currentTotal > 0 ? Math.min(100, Math.round((done / currentTotal) * 100)) : 0;
     const eta = rate > 0 && currentTotal > done ? `, ETA ${Math.round((currentTotal - done) / rate)} s` : '';
-    stream.write(`${label}: ${formatBytes(done)} of ~${formatBytes(currentTotal)} (${pct}%), ${formatBytes(rate)}/s${eta}\n`);
+    stream.write(`${label}: ${formatCount(done, unit)} of ~${formatCount(currentTotal, unit)} (${pct}%), ${formatCount(rate, unit)}/s${eta}\n`);
   };
   return {
     update(d, t) {
@@ -82,6 +86,6 @@ export function makeReporter(o: ReporterOptions): Reporter {
   return {
     info: (m) => stream.write(`${m}\n`),
     warn: (m) => stream.write(`dbtool: warning: ${m}\n`),
-    progress: (label, total) => (o.tty ? barProgress(label, total, stream) : plainProgress(label, total, stream, o.plainInterval ?? 10)),
+    progress: (label, total, unit) => (o.tty ? barProgress(label, total, stream, unit) : plainProgress(label, total, stream, o.plainInterval ?? 10, unit)),
   };
 }

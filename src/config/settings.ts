@@ -15,6 +15,8 @@ export interface GlobalFlags {
   repo?: string;
   source?: string;
   db?: string;
+  /** the database to connect to (the seed's --database); beats PGDATABASE / DB_NAME */
+  database?: string;
 }
 
 export interface ConnectionSettings {
@@ -79,6 +81,23 @@ function parseEngine(text: string | undefined, origin: string): 'postgres' | 'my
   throw dbtoolError('CONFIG_INVALID', `${origin} is '${text}', not a database engine`, "Use 'postgres' or 'mysql'");
 }
 
+/** Config file names `--config file` looks for in the working directory, in this order. */
+export const DEFAULT_CONFIG_FILES = ['dbtool.yaml', 'dbtool.yml', 'dbtool.json'];
+
+/**
+ * The seed's `--config file|env`: `env` = no config file (flags, environment and .env only),
+ * `file` = the default config file in `cwd`, anything else = a path.
+ */
+function configFileFor(arg: string | undefined, cwd: string, origin: string | undefined): string | undefined {
+  if (arg === undefined || arg === 'env') return undefined;
+  if (arg !== 'file') return arg;
+  const found = DEFAULT_CONFIG_FILES.find((name) => existsSync(join(cwd, name)));
+  if (!found) {
+    throw dbtoolError('CONFIG_INVALID', `${origin} is 'file' but there is no ${DEFAULT_CONFIG_FILES.join(', ')} in ${cwd}`, "Create ./dbtool.yaml, give a path (--config ./my.yaml), or use --config env");
+  }
+  return found;
+}
+
 /**
  * Resolve settings. `env` is the process environment; `.env` in `cwd` fills what the
  * environment leaves unset (as dotenv does), and never overrides it.
@@ -97,7 +116,9 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
   };
   const fromEnv = (name: string): [string | undefined, string] => (env[name] !== undefined ? [env[name], `environment ${name}`] : [dot[name], `.env ${name}`]);
 
-  const configPath = pick('config', [[flags.config, '--config'], fromEnv('DBTOOL_CONFIG')]);
+  const configArg = pick('config', [[flags.config, '--config'], fromEnv('DBTOOL_CONFIG')]);
+  const configPath = configFileFor(configArg, cwd, origins.config);
+  if (configArg === 'env') origins.config = `${origins.config} (env: no config file)`;
   const file: ConfigFile = configPath ? readConfigFile(resolve(cwd, configPath)) : {};
   const fileOrigin = configPath ? `config file ${configPath}` : 'config file';
 
@@ -118,7 +139,7 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
   const port = typeof portValue === 'number' ? portValue : parsePort(portValue, origins.port ?? 'port');
   const user = pick('user', [fromEnv('PGUSER'), fromEnv('DB_USER'), [sourceFile.user, srcOrigin], [file.user, fileOrigin]]);
   const password = pick('password', [fromEnv('PGPASSWORD'), fromEnv('DB_PASSWORD'), [sourceFile.password, srcOrigin], [file.password, fileOrigin]]);
-  const database = pick('database', [fromEnv('PGDATABASE'), fromEnv('DB_NAME'), [sourceFile.database, srcOrigin], [file.database, fileOrigin]]);
+  const database = pick('database', [[flags.database, '--database'], fromEnv('PGDATABASE'), fromEnv('DB_NAME'), [sourceFile.database, srcOrigin], [file.database, fileOrigin]]);
 
   const levelText = pick<string | number>('compressLevel', [fromEnv('DBTOOL_COMPRESS_LEVEL'), [file.compressLevel, fileOrigin]]);
   let compressLevel: number | undefined;

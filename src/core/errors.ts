@@ -50,11 +50,13 @@ export const catalogue = {
   STORAGE_NOT_FOUND: { exit: 1, retryable: false },
   STORAGE_REFUSED: { exit: 1, retryable: false },
   ABORTED: { exit: 1, retryable: false },
+  CLOCK_SKEW: { exit: 1, retryable: false },
   INTERNAL: { exit: 1, retryable: false },
   PASSPHRASE_MISSING: { exit: 2, retryable: false },
   PASSPHRASE_WRONG: { exit: 2, retryable: false },
   PASSPHRASE_MISMATCH: { exit: 2, retryable: false },
   OBJECT_TAMPERED: { exit: 1, retryable: false },
+  SQL_FAILED: { exit: 1, retryable: false },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof catalogue;

@@ -7,10 +7,13 @@ export interface ProgressHandle {
   stop(): void;
 }
 
+export type ProgressUnit = 'bytes' | 'rows';
+
 export interface Reporter {
   info(message: string): void;
   warn(message: string): void;
-  progress(label: string, total: number): ProgressHandle;
+  /** `unit` says how to show the counts: bytes (the default) or rows */
+  progress(label: string, total: number, unit?: ProgressUnit): ProgressHandle;
 }
 
 /** A reporter that says nothing: library use and --quiet. */

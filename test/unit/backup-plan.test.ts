@@ -13,8 +13,16 @@ describe('chooseLabel', () => {
     const r = chooseLabel(now, 'full', new Set(['20261121T221000Z-F', '20261121T221001Z-F']));
     assert.equal(r.label, '20261121T221002Z-F');
     assert.equal(r.waitMs, 1600);
-    // A different kind in the same second is a different label.
-    assert.equal(chooseLabel(now, 'incr', new Set(['20261121T221000Z-F'])).label, '20261121T221000Z-I');
+    // Another kind in the same second still waits for the next one: labels must sort in the order taken.
+    assert.deepEqual(chooseLabel(now, 'incr', new Set(['20261121T221000Z-F'])), { label: '20261121T221001Z-I', waitMs: 600 });
+    assert.deepEqual(chooseLabel(now, 'diff', new Set(['20261121T221000Z-I', '20261121T215000Z-F'])), { label: '20261121T221001Z-D', waitMs: 600 });
+    // Older labels do not hold it back.
+    assert.deepEqual(chooseLabel(now, 'incr', new Set(['20261121T215000Z-F'])), { label: '20261121T221000Z-I', waitMs: 0 });
+  });
+
+  it('refuses a repository whose newest label is well ahead of the clock', () => {
+    const now = new Date('2026-11-21T22:10:00.400Z');
+    assert.throws(() => chooseLabel(now, 'full', new Set(['20261121T230000Z-F'])), (e) => isDbtoolError(e) && e.code === 'CLOCK_SKEW');
   });
 });
 

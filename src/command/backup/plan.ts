@@ -3,21 +3,32 @@
 import { dbtoolError } from '../../core/errors.js';
 import { formatLsn, parseLsn, segmentName, segnoOfLsn } from '../../core/lsn.js';
 import type { HistoryEntry } from '../../core/lsn.js';
-import { makeLabel } from '../../core/time.js';
+import { isLabel, labelTime, makeLabel } from '../../core/time.js';
 import type { BackupKind } from '../../core/time.js';
 import type { BackupStart, BackupStop } from '../../engine/postgres/base-backup.js';
 import type { ChunkStats } from '../../repo/chunk-store.js';
 import { MANIFEST_FORMAT } from '../../repo/manifest.js';
 import type { Manifest, ManifestFile } from '../../repo/manifest.js';
 
-/** A label for a backup starting at `now` that no existing backup has (labels have 1 s resolution). */
+/** How far ahead of the clock an existing label may be before it is clock skew rather than a clash. */
+const MAX_LABEL_WAIT_MS = 10_000;
+
+/**
+ * A label for a backup starting at `now`, in a second after every existing label's (labels have
+ * 1 s resolution and sort by time only across seconds: an incr and a diff taken in the same
+ * second would sort by their letter, not by the order they were taken).
+ */
 export function chooseLabel(now: Date, kind: BackupKind, existing: ReadonlySet<string>): { label: string; waitMs: number } {
-  let t = now.getTime();
-  for (;;) {
-    const label = makeLabel(new Date(t), kind);
-    if (!existing.has(label)) return { label, waitMs: t - now.getTime() };
-    t = Math.floor(t / 1000) * 1000 + 1000;
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const l of existing) if (isLabel(l)) newest = Math.max(newest, labelTime(l).getTime());
+  const t = Math.max(now.getTime(), newest + 1000);
+  const second = Math.floor(t / 1000) * 1000;
+  // Wait until that second has begun (when it is a later one), so the label is never ahead of the clock.
+  const start = second > now.getTime() ? second : now.getTime();
+  if (start - now.getTime() > MAX_LABEL_WAIT_MS) {
+    throw dbtoolError('CLOCK_SKEW', `the newest backup in the repository is labelled ${new Date(newest).toISOString()}, later than this machine's clock (${now.toISOString()})`, 'Check the clock (NTP) of this machine and of the one that took that backup');
   }
+  return { label: makeLabel(new Date(start), kind), waitMs: start - now.getTime() };
 }
 
 export interface ParentChoice {
