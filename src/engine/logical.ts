@@ -53,3 +53,12 @@ export interface LogicalLoader {
   isNonEmpty(database: string): Promise<boolean>;
   load(o: LogicalLoadOptions): Promise<void>;
 }
+
+/**
+ * The directory of one database inside a logical backup: `databases/<name>/`. Names are
+ * percent-encoded so that '/', '.' and '..' in a database name cannot escape it.
+ */
+export function databaseDir(database: string): string {
+  const segment = encodeURIComponent(database).replace(/^\.+$/, (dots) => dots.replace(/\./g, '%2E'));
+  return `databases/${segment}/`;
+}

@@ -1,0 +1,84 @@
+// The PostgreSQL LogicalDumper against a real cluster: its private pg_dump directory is removed
+// when the dump succeeds, when the consumer stops early, and when pg_dump fails.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDbtoolError } from '../../src/core/errors.js';
+import { PgLogicalDumper } from '../../src/engine/postgres/logical.js';
+import { startCluster } from '../harness/pg-cluster.js';
+import type { TestCluster } from '../harness/pg-cluster.js';
+
+describe('PgLogicalDumper', () => {
+  let src: TestCluster;
+  let tempParent: string;
+
+  before(async () => {
+    src = await startCluster();
+    tempParent = await mkdtemp(join(tmpdir(), 'dbtool-dumper-'));
+    await src.query('CREATE DATABASE app');
+    await src.query('CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g', [], 'app');
+  });
+
+  after(async () => {
+    await src?.destroy();
+    if (tempParent) await rm(tempParent, { recursive: true, force: true });
+  });
+
+  const dumper = (database?: string) => new PgLogicalDumper({ connection: { host: '127.0.0.1', port: src.port, user: 'postgres' }, database, jobs: 2, tempParent });
+
+  it('yields globals.sql, then the files of each database, and leaves no directory behind', async () => {
+    const d = dumper('app');
+    const info = await d.info();
+    assert.deepEqual(info.databases, ['app']);
+    assert.match(info.tool, /^pg_dump \(PostgreSQL\) \d+/);
+    assert.match(info.systemId, /^\d+$/);
+    const paths: string[] = [];
+    let globals = '';
+    for await (const e of d.entries()) {
+      paths.push(e.path);
+      const parts: Buffer[] = [];
+      for await (const b of e.data) parts.push(b);
+      const bytes = Buffer.concat(parts);
+      if (e.path === 'globals.sql') globals = bytes.toString('utf8');
+      else assert.equal(bytes.length, e.size, `${e.path} has its declared size`);
+    }
+    assert.equal(paths[0], 'globals.sql');
+    assert.match(globals, /CREATE ROLE postgres/);
+    assert.ok(paths.includes('databases/app/toc.dat'));
+    assert.ok(paths.some((p) => /^databases\/app\/\d+\.dat$/.test(p)), 'table data, uncompressed');
+    assert.deepEqual(await readdir(tempParent), []);
+  });
+
+  it('removes its directory when the consumer stops in the middle of a database', async () => {
+    const d = dumper('app');
+    await assert.rejects(async () => {
+      for await (const e of d.entries()) {
+        if (e.path.startsWith('databases/')) {
+          assert.equal((await readdir(tempParent)).length, 1, 'the dump directory exists while files are read');
+          throw new Error('consumer failed');
+        }
+        for await (const _ of e.data) void _;
+      }
+    }, /consumer failed/);
+    assert.deepEqual(await readdir(tempParent), []);
+  });
+
+  it('removes its directory when pg_dump fails, and says why', async () => {
+    await src.query('CREATE DATABASE doomed');
+    const d = dumper('doomed');
+    await d.info();
+    // The database goes away between the facts and the dump: pg_dump cannot connect.
+    await src.query('DROP DATABASE doomed');
+    await assert.rejects(async () => {
+      for await (const e of d.entries()) for await (const _ of e.data) void _;
+    }, (e) => isDbtoolError(e) && e.code === 'TOOL_FAILED' && /pg_dump failed \(exit 1\).*doomed/.test(e.message));
+    assert.deepEqual(await readdir(tempParent), []);
+  });
+
+  it('refuses an unknown database before dumping anything', async () => {
+    await assert.rejects(dumper('nope').info(), (e) => isDbtoolError(e) && e.code === 'DATABASE_NOT_FOUND' && e.exitCode === 2);
+  });
+});
