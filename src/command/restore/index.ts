@@ -94,6 +94,9 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   // 1. Decide, before writing anything: target, backup, and whether the archive reaches it.
   const target = parseTarget(o.target);
   const catalog = await loadCatalog(o.repo, o.source);
+  if (o.label && catalog.manifests.some((m) => m.label === o.label && m.type === 'logical')) {
+    throw dbtoolError('USAGE', `backup ${o.label} is a logical dump, which cannot be restored into a directory`, 'Load it into a running server with --into-database NAME');
+  }
   let namedLsn: Lsn | undefined;
   if (target.kind === 'name') {
     const earliest = o.label ? catalog.points.find((p) => p.label === o.label) : catalog.points[0];
