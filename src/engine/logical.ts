@@ -22,6 +22,8 @@ export interface LogicalDumpInfo {
   databases: string[];
   /** the dump tool and its version, e.g. 'pg_dump (PostgreSQL) 15.19' */
   tool: string;
+  /** a rough size of what will be dumped, for progress (optional: not every server can tell) */
+  estimatedBytes?: number;
 }
 
 export interface LogicalDumper {

@@ -60,6 +60,7 @@ describe('logical backup and restore (PostgreSQL)', () => {
   let env: Record<string, string>;
   let label: string;
   let physicalLabel: string;
+  let shopLabel: string;
   const source: Record<string, { tables: Record<string, string>; extras?: Record<string, string> }> = {};
 
   const dbtool = (args: string[], extraEnv: Record<string, string> = {}) => runDbtool(['--repo', repo, ...args], { env: { ...env, ...extraEnv } });
@@ -179,7 +180,9 @@ describe('logical backup and restore (PostgreSQL)', () => {
   it('backup --database dumps only that one', async () => {
     const r = await dbtool(['backup', '--type', 'logical', '--database', 'shop', '--jobs', '1', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((JSON.parse(r.stdout) as { databases: string[] }).databases, ['shop']);
+    const out = JSON.parse(r.stdout) as { label: string; databases: string[] };
+    assert.deepEqual(out.databases, ['shop']);
+    shopLabel = out.label;
     // With one database in the backup, --from-database is not needed.
     const r2 = await dbtool(['restore', '--into-database', 'shop3']);
     assert.equal(r2.code, 0, r2.stderr);
@@ -239,5 +242,18 @@ describe('logical backup and restore (PostgreSQL)', () => {
     it('--database with a physical backup type', async () => {
       assertOneLine(await dbtool(['backup', '--type', 'full', '--database', 'app']), 2, /--database and --jobs are for --type logical/);
     });
+  });
+
+  it('expire: --keep-full leaves logical backups alone, --keep-logical 1 removes the older one', async () => {
+    const dry = await dbtool(['expire', '--keep-full', '1', '--dry-run', '--json']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual((JSON.parse(dry.stdout) as { plan: { expire: string[] } }).plan.expire, []);
+    const r = await dbtool(['expire', '--keep-logical', '1', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { plan: { expire: string[] } }).plan.expire, [label]);
+    const info = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: Array<{ label: string }> };
+    assert.deepEqual(info.backups.map((b) => b.label), [shopLabel, physicalLabel]);
+    const v = await dbtool(['verify', '--backup', shopLabel]);
+    assert.equal(v.code, 0, `the kept logical backup still has all its chunks: ${v.stdout}${v.stderr}`);
   });
 });

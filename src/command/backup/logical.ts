@@ -36,8 +36,9 @@ export async function backupLogical(o: LogicalBackupOptions): Promise<Manifest> 
     o.reporter.info(`backup ${label}: logical dump of ${dump.databases.length} database(s) (${dump.databases.join(', ')}) with ${dump.tool}`);
 
     const writer = new ChunkWriter(o.repo, await listChunkIds(o.repo));
-    // The dump's size is unknown until it is done: the total grows with what was read.
-    const progress = o.reporter.progress(`backup ${label}`, 0);
+    // The dump's size is known only when it is done: the server's estimate, or what was read so far.
+    const estimate = dump.estimatedBytes ?? 0;
+    const progress = o.reporter.progress(`backup ${label}`, estimate);
     let readBytes = 0;
     const files: ManifestFile[] = [];
     const pending: Array<Promise<void>> = [];
@@ -46,7 +47,7 @@ export async function backupLogical(o: LogicalBackupOptions): Promise<Manifest> 
       files.push(file);
       const { ids, size } = await writer.addStream(entry.data, entry.size, (n) => {
         readBytes += n;
-        progress.update(readBytes, readBytes);
+        progress.update(readBytes, Math.max(estimate, readBytes));
       });
       file.size = size;
       const done = ids.then((list) => {

@@ -149,7 +149,17 @@ export class PgLogicalDumper implements LogicalDumper {
       databases = [this.o.database];
     }
     this.major = Math.floor(facts.versionNum / 10000);
+    const estimatedBytes = await withClient(c, maintenanceDb(c), async (client) => {
+      try {
+        // On-disk size: indexes and free space make it larger than the dump; good enough for a bar.
+        const r = await client.query<{ n: string | null }>('SELECT sum(pg_database_size(datname))::text AS n FROM pg_database WHERE datname = ANY($1)', [databases]);
+        return r.rows[0]?.n ? Number(r.rows[0].n) : undefined;
+      } catch {
+        return undefined; // needs CONNECT on each database
+      }
+    });
     this.facts = {
+      estimatedBytes,
       serverVersion: facts.version,
       serverVersionNum: facts.versionNum,
       systemId: facts.systemId,
