@@ -4,7 +4,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chown, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveRunAs } from '../../src/core/os-user.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
@@ -61,6 +61,7 @@ describe('logical backup and restore (PostgreSQL)', () => {
   let label: string;
   let physicalLabel: string;
   let shopLabel: string;
+  let passwordLabel: string;
   const source: Record<string, { tables: Record<string, string>; extras?: Record<string, string> }> = {};
 
   const dbtool = (args: string[], extraEnv: Record<string, string> = {}) => runDbtool(['--repo', repo, ...args], { env: { ...env, ...extraEnv } });
@@ -177,6 +178,29 @@ describe('logical backup and restore (PostgreSQL)', () => {
     assert.deepEqual(await extras(src, 'app_copy'), source.app!.extras);
   });
 
+  it('connects with a password from the settings (libpq environment of the tools), and refuses a wrong one', async () => {
+    await src.query("CREATE ROLE dumper SUPERUSER LOGIN PASSWORD 'se cret'");
+    const hba = join(src.dataDir, 'pg_hba.conf');
+    await writeFile(hba, `host all dumper 127.0.0.1/32 scram-sha-256\n${await readFile(hba, 'utf8')}`);
+    await src.query('SELECT pg_reload_conf()');
+    const r = await dbtool(['backup', '--type', 'logical', '--database', 'shop', '--json'], { PGUSER: 'dumper', PGPASSWORD: 'se cret' });
+    assert.equal(r.code, 0, r.stderr);
+    passwordLabel = (JSON.parse(r.stdout) as { label: string }).label;
+    const bad = await dbtool(['backup', '--type', 'logical', '--database', 'shop'], { PGUSER: 'dumper', PGPASSWORD: 'wrong' });
+    assertOneLine(bad, 2, /authentication as 'dumper' to 127\.0\.0\.1:\d+ failed/);
+  });
+
+  it('a failing pg_dump: one line naming its error, exit 1, no backup, no temp copy left', async () => {
+    // pg_read_all_data reads tables but not large objects: pg_dump of app fails half-way.
+    await src.query('CREATE ROLE limited LOGIN; GRANT pg_read_all_data TO limited');
+    const before = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: unknown[] };
+    const r = await dbtool(['--quiet', 'backup', '--type', 'logical', '--database', 'app'], { PGUSER: 'limited' });
+    assertOneLine(r, 1, /pg_dump failed \(exit 1\):.*permission denied for large object/);
+    const afterInfo = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: unknown[] };
+    assert.equal(afterInfo.backups.length, before.backups.length, 'no manifest was written');
+    assert.deepEqual(await readdir(tmp), [], 'the pg_dump directory was removed');
+  });
+
   it('backup --database dumps only that one', async () => {
     const r = await dbtool(['backup', '--type', 'logical', '--database', 'shop', '--jobs', '1', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -250,7 +274,7 @@ describe('logical backup and restore (PostgreSQL)', () => {
     assert.deepEqual((JSON.parse(dry.stdout) as { plan: { expire: string[] } }).plan.expire, []);
     const r = await dbtool(['expire', '--keep-logical', '1', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((JSON.parse(r.stdout) as { plan: { expire: string[] } }).plan.expire, [label]);
+    assert.deepEqual((JSON.parse(r.stdout) as { plan: { expire: string[] } }).plan.expire, [label, passwordLabel]);
     const info = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: Array<{ label: string }> };
     assert.deepEqual(info.backups.map((b) => b.label), [shopLabel, physicalLabel]);
     const v = await dbtool(['verify', '--backup', shopLabel]);
