@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chown, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { resolveRunAs } from '../../src/core/os-user.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
 import { makeTempDir, runDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
@@ -199,6 +200,18 @@ describe('logical backup and restore (PostgreSQL)', () => {
     const afterInfo = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: unknown[] };
     assert.equal(afterInfo.backups.length, before.backups.length, 'no manifest was written');
     assert.deepEqual(await readdir(tmp), [], 'the pg_dump directory was removed');
+  });
+
+  it('--clean refuses to drop a database others are connected to, and leaves it as it was', async () => {
+    const client = new pg.Client(src.clientConfig('app_copy'));
+    await client.connect();
+    try {
+      const r = await dbtool(['--quiet', 'restore', '--backup', label, '--into-database', 'app_copy', '--from-database', 'app', '--clean']);
+      assertOneLine(r, 1, /database 'app_copy' cannot be dropped for --clean: other sessions are connected to it/);
+      assert.deepEqual(await tableChecksums(src, 'app_copy'), source.app!.tables);
+    } finally {
+      await client.end();
+    }
   });
 
   it('backup --database dumps only that one', async () => {
