@@ -147,10 +147,13 @@ export function buildProgram(): Command {
     .option('--max-rate <kBps>', 'limit the transfer rate (kB/s), as pg_basebackup -r', intArg('--max-rate', 32, 1048576))
     .option('--database <name>', 'logical: dump only this database (default: every database that allows connections)')
     .option('--jobs <n>', 'logical: parallel dump jobs, as pg_dump -j (default 2)', intArg('--jobs', 1, 64))
-    .action(async (o) => {
+    .action(async (o, cmd) => {
       const s = settings();
       if (o.type !== 'logical' && (o.database !== undefined || o.jobs !== undefined)) {
         throw dbtoolError('USAGE', `--database and --jobs are for --type logical, not --type ${o.type}`, 'A physical backup always copies the whole cluster; drop those flags or add --type logical');
+      }
+      if (o.type === 'logical' && (cmd.getOptionValueSource('checkpoint') === 'cli' || o.maxRate !== undefined)) {
+        throw dbtoolError('USAGE', '--checkpoint and --max-rate are for physical backups, not --type logical', 'Drop those flags');
       }
       const manifest = await withRepo(s, (repo) =>
         o.type === 'logical'
@@ -193,7 +196,7 @@ export function buildProgram(): Command {
     .option('--from-database <name>', 'which database of the logical backup to load (default: its only one, or the one named as --into-database)')
     .option('--clean', 'logical: drop and recreate the target database first (else a database holding tables is refused)')
     .option('--jobs <n>', 'logical: parallel restore jobs, as pg_restore -j (default 2)', intArg('--jobs', 1, 64))
-    .option('--backup <label>', 'restore this backup (default: the newest one that reaches the target)')
+    .option('--backup <label>', 'restore this backup (default: the newest one that reaches the target; with --into-database, the newest logical one)')
     .option('--to-time <time>', 'recover to this time (ISO-8601 with a zone, e.g. 2026-11-21T22:10:00Z)')
     .option('--to-lsn <lsn>', 'recover to this WAL position')
     .option('--to-xid <xid>', 'recover to the commit of this transaction')

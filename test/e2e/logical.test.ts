@@ -278,6 +278,7 @@ describe('logical backup and restore (PostgreSQL)', () => {
 
     it('--database with a physical backup type', async () => {
       assertOneLine(await dbtool(['backup', '--type', 'full', '--database', 'app']), 2, /--database and --jobs are for --type logical/);
+      assertOneLine(await dbtool(['backup', '--type', 'logical', '--max-rate', '1000']), 2, /--checkpoint and --max-rate are for physical backups/);
     });
   });
 
