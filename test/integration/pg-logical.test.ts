@@ -1,14 +1,16 @@
-// The PostgreSQL LogicalDumper against a real cluster: its private pg_dump directory is removed
-// when the dump succeeds, when the consumer stops early, and when pg_dump fails.
+// The PostgreSQL LogicalDumper and LogicalLoader against a real cluster: the private pg_dump
+// directory is removed when the dump succeeds, when the consumer stops early, and when pg_dump
+// fails; database names that need quoting survive the dump, the paths and the load.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDbtoolError } from '../../src/core/errors.js';
-import { PgLogicalDumper } from '../../src/engine/postgres/logical.js';
-import { startCluster } from '../harness/pg-cluster.js';
+import { databaseDir } from '../../src/engine/logical.js';
+import { PgLogicalDumper, PgLogicalLoader } from '../../src/engine/postgres/logical.js';
+import { startCluster, tableChecksums } from '../harness/pg-cluster.js';
 import type { TestCluster } from '../harness/pg-cluster.js';
 
 describe('PgLogicalDumper', () => {
@@ -80,5 +82,40 @@ describe('PgLogicalDumper', () => {
 
   it('refuses an unknown database before dumping anything', async () => {
     await assert.rejects(dumper('nope').info(), (e) => isDbtoolError(e) && e.code === 'DATABASE_NOT_FOUND' && e.exitCode === 2);
+  });
+
+  it('dumps and loads databases whose names need quoting, creating the target', async () => {
+    const weird = `we"ird/o'ne x=1`;
+    const target = `copy of "${weird}"`;
+    await src.query(`CREATE DATABASE "${weird.replace(/"/g, '""')}"`);
+    await src.query('CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 300) g', [], weird);
+    const files = new Map<string, Buffer>();
+    for await (const e of dumper(weird).entries()) {
+      const parts: Buffer[] = [];
+      for await (const b of e.data) parts.push(b);
+      files.set(e.path, Buffer.concat(parts));
+    }
+    assert.ok(files.has(`${databaseDir(weird)}toc.dat`), [...files.keys()].join());
+    assert.equal(databaseDir(weird).split('/').length, 3, 'the name stays one path segment');
+
+    const loader = new PgLogicalLoader({ connection: { host: '127.0.0.1', port: src.port, user: 'postgres' }, tempParent });
+    assert.equal(await loader.isNonEmpty(target), false);
+    await loader.load({
+      intoDatabase: target,
+      fromDatabase: weird,
+      clean: false,
+      jobs: 2,
+      paths: [...files.keys()],
+      read: () => {
+        throw new Error('the PostgreSQL loader reads a directory');
+      },
+      materialise: async (prefix, dir) => {
+        await mkdir(dir, { recursive: true });
+        for (const [path, data] of files) if (path.startsWith(prefix)) await writeFile(join(dir, path.slice(prefix.length)), data);
+      },
+    });
+    assert.deepEqual(await tableChecksums(src, target), await tableChecksums(src, weird));
+    assert.equal(await loader.isNonEmpty(target), true);
+    assert.deepEqual(await readdir(tempParent), [], 'the pg_restore directory was removed');
   });
 });
