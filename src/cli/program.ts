@@ -309,7 +309,7 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print the plan, change nothing')
     .action(async (o) => {
       const s = settings();
-      const policy = { keepFull: o.keepFull ?? s.retention.keepFull, keepDiff: o.keepDiff ?? s.retention.keepDiff, keepDays: o.keepDays ?? s.retention.keepDays, keepLogical: o.keepLogical };
+      const policy = { keepFull: o.keepFull ?? s.retention.keepFull, keepDiff: o.keepDiff ?? s.retention.keepDiff, keepDays: o.keepDays ?? s.retention.keepDays, keepLogical: o.keepLogical ?? s.retention.keepLogical };
       const r = await withRepo(s, (repo) => expire({ repo, source: s.source, policy, dryRun: !!o.dryRun, reporter: reporter() }));
       printExpire(r, !!globals().json, out);
     });

@@ -33,7 +33,7 @@ export interface Settings {
   compressLevel: number | undefined;
   runAs: string | undefined;
   /** retention from the config file; flags of `expire` override it */
-  retention: { keepFull?: number; keepDiff?: number; keepDays?: number };
+  retention: { keepFull?: number; keepDiff?: number; keepDays?: number; keepLogical?: number };
   configFile: string | undefined;
   /** where each setting came from, for `config show` and error messages */
   origins: Record<string, string>;
@@ -121,7 +121,7 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
     connection: { engine, host, port, user, password, database },
     compressLevel,
     runAs,
-    retention: { keepFull: file.keepFull, keepDiff: file.keepDiff, keepDays: file.keepDays },
+    retention: { keepFull: file.keepFull, keepDiff: file.keepDiff, keepDays: file.keepDays, keepLogical: file.keepLogical },
     configFile: configPath,
     origins,
   };

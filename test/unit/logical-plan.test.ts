@@ -3,11 +3,15 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildLogicalManifest } from '../../src/command/backup/plan.js';
 import { planExpire } from '../../src/command/expire/plan.js';
 import { planLogicalRestore, restoreMode } from '../../src/command/restore/plan.js';
 import type { LogicalCandidate } from '../../src/command/restore/plan.js';
 import { manifestProblems } from '../../src/command/verify/plan.js';
+import { resolveSettings } from '../../src/config/settings.js';
 import { isDbtoolError } from '../../src/core/errors.js';
 import { databaseDir } from '../../src/engine/logical.js';
 import { dbnameConninfo, libpqEnv } from '../../src/engine/postgres/logical.js';
@@ -128,6 +132,17 @@ describe('planExpire with logical backups', () => {
   it('a logical backup is never the newest backup that keeps the physical series alive', () => {
     const p = planExpire([f1, f2, l3], { keepDays: 0 }, now);
     assert.deepEqual(p.keep, [f2.label, l3.label]);
+  });
+  it('keepLogical comes from the config file too, and must be at least 1 there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dbtool-cfg-'));
+    try {
+      await writeFile(join(dir, 'ok.yaml'), 'keepFull: 2\nkeepLogical: 3\n');
+      assert.deepEqual(resolveSettings({ config: 'ok.yaml' }, {}, dir).retention, { keepFull: 2, keepDiff: undefined, keepDays: undefined, keepLogical: 3 });
+      await writeFile(join(dir, 'bad.yaml'), 'keepLogical: 0\n');
+      assert.throws(() => resolveSettings({ config: 'bad.yaml' }, {}, dir), code('CONFIG_INVALID', /keepLogical/));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
   it('--keep-logical must be at least 1', () => {
     assert.throws(() => planExpire(all, { keepLogical: 0 }, now), code('USAGE', /keepLogical must be at least 1/));
