@@ -5,11 +5,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chown, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { resolveRunAs } from '../../src/core/os-user.js';
+import { resolveRunAs, spawnOptionsFor } from '../../src/core/os-user.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
-import { makeTempDir, runDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
+import { makeTempDir, runDbtool, stageDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
 import type { TestCluster } from '../harness/pg-cluster.js';
 
 const runAs = resolveRunAs();
@@ -211,6 +213,38 @@ describe('logical backup and restore (PostgreSQL)', () => {
       assert.deepEqual(await tableChecksums(src, 'app_copy'), source.app!.tables);
     } finally {
       await client.end();
+    }
+  });
+
+  it('SIGTERM during pg_dump: the temp copy is removed, no backup is written', async () => {
+    // A session holding a table lock makes pg_dump wait, so the signal lands while it runs.
+    const locker = new pg.Client(src.clientConfig('app'));
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE');
+      const before = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: unknown[] };
+      const bin = await stageDbtool();
+      const child = spawn(process.execPath, [bin, '--repo', repo, '--quiet', 'backup', '--type', 'logical', '--database', 'app'], {
+        ...spawnOptionsFor(runAs, { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }),
+        cwd: dirname(bin),
+        stdio: 'ignore',
+      });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+      const deadline = Date.now() + 60_000;
+      while (!(await readdir(tmp)).some((n) => n.startsWith('dbtool-pgdump-'))) {
+        assert.ok(Date.now() < deadline, 'pg_dump started within a minute');
+        await sleep(20);
+      }
+      child.kill('SIGTERM');
+      assert.equal(await exited, 'SIGTERM', 'dbtool died of the signal after cleaning up');
+      assert.deepEqual(await readdir(tmp), [], 'the pg_dump directory was removed');
+      const afterInfo = JSON.parse((await dbtool(['info', '--json'])).stdout) as { backups: unknown[] };
+      assert.equal(afterInfo.backups.length, before.backups.length, 'no manifest was written');
+    } finally {
+      // The orphaned pg_dump waits on the lock: end its sessions, then release the lock.
+      await locker.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dbtool' AND pid <> pg_backend_pid()");
+      await locker.query('ROLLBACK');
+      await locker.end();
     }
   });
 

@@ -4,12 +4,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { dbtoolError, isDbtoolError, messageOf } from '../../core/errors.js';
+import { makePrivateTempDir } from '../../core/private-temp-dir.js';
 import { databaseDir } from '../logical.js';
 import type { DumpEntry, LogicalDumpInfo, LogicalDumper, LogicalLoadOptions, LogicalLoader } from '../logical.js';
 import { pgBin } from './binaries.js';
@@ -186,9 +186,9 @@ export class PgLogicalDumper implements LogicalDumper {
     for (const db of facts.databases) {
       // pg_dump -j writes only the directory format, so this is the one place a backup is
       // copied to local disk first: a private directory, removed whatever happens.
-      const tmp = await mkdtemp(join(this.o.tempParent ?? tmpdir(), 'dbtool-pgdump-'));
+      const tmp = await makePrivateTempDir('dbtool-pgdump-', this.o.tempParent);
       try {
-        const dir = join(tmp, 'dump');
+        const dir = join(tmp.path, 'dump');
         // -Z 0: unchanged tables dump to identical bytes, so their chunks deduplicate across
         // backups; the repository compresses chunks with zstd anyway.
         await runTool(pgBin('pg_dump', this.major), ['--format=directory', `--jobs=${this.o.jobs ?? 2}`, '--compress=0', '--no-password', '--file', dir, '-d', dbnameConninfo(db)], env);
@@ -199,7 +199,7 @@ export class PgLogicalDumper implements LogicalDumper {
           yield { path: `${databaseDir(db)}${name}`, size: s.size, data: createReadStream(path) };
         }
       } finally {
-        await rm(tmp, { recursive: true, force: true });
+        await tmp.remove();
       }
     }
   }
@@ -259,9 +259,9 @@ export class PgLogicalLoader implements LogicalLoader {
     await this.prepare(o.intoDatabase, o.clean);
     // pg_restore -j reads only a directory (or a custom-format file): the dump is materialised
     // into a private temp dir first, verified chunk by chunk, and removed afterwards.
-    const tmp = await mkdtemp(join(this.o.tempParent ?? tmpdir(), 'dbtool-pgrestore-'));
+    const tmp = await makePrivateTempDir('dbtool-pgrestore-', this.o.tempParent);
     try {
-      const dir = join(tmp, 'dump');
+      const dir = join(tmp.path, 'dump');
       await o.materialise(prefix, dir);
       const major = Math.floor((await this.serverVersionNum()) / 10000);
       await runTool(pgBin('pg_restore', major), ['--format=directory', `--jobs=${o.jobs}`, '--exit-on-error', '--no-password', '-d', dbnameConninfo(o.intoDatabase), dir], libpqEnv(this.o.connection));
@@ -269,7 +269,7 @@ export class PgLogicalLoader implements LogicalLoader {
       if (isDbtoolError(e)) throw e;
       throw mapPgError(e, this.o.connection);
     } finally {
-      await rm(tmp, { recursive: true, force: true });
+      await tmp.remove();
     }
   }
 
