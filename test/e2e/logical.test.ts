@@ -140,6 +140,10 @@ describe('logical backup and restore (PostgreSQL)', () => {
     assert.match(text.stdout, new RegExp(`${label}\\s+logical`));
   });
 
+  it('a physical restore is refused while there are only logical backups', async () => {
+    assertOneLine(await dbtool(['restore', '--target-dir', join(work, 'nowhere')]), 2, /only logical backups.*--into-database NAME/);
+  });
+
   it('verify reads every chunk of it', async () => {
     const r = await dbtool(['verify', '--backup', label, '--json']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
