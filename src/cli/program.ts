@@ -60,8 +60,8 @@ function logicalDumper(s: Settings, o: { database?: string; jobs?: number }): Lo
 }
 
 /** The LogicalLoader of the source's engine. */
-function logicalLoader(s: Settings): LogicalLoader {
-  return new PgLogicalLoader({ connection: pgConnection(s) });
+function logicalLoader(s: Settings, o: { noOwner?: boolean }): LogicalLoader {
+  return new PgLogicalLoader({ connection: pgConnection(s), noOwner: o.noOwner });
 }
 
 /** The repository location as other processes (archive/restore_command) must see it. */
@@ -196,6 +196,7 @@ export function buildProgram(): Command {
     .option('--from-database <name>', 'which database of the logical backup to load (default: its only one, or the one named as --into-database)')
     .option('--clean', 'logical: drop and recreate the target database first (else a database holding tables is refused)')
     .option('--jobs <n>', 'logical: parallel restore jobs, as pg_restore -j (default 2)', intArg('--jobs', 1, 64))
+    .option('--no-owner', 'logical: do not restore ownership and privileges (objects belong to the connecting role), for a server without the dump\'s roles')
     .option('--backup <label>', 'restore this backup (default: the newest one that reaches the target; with --into-database, the newest logical one)')
     .option('--to-time <time>', 'recover to this time (ISO-8601 with a zone, e.g. 2026-11-21T22:10:00Z)')
     .option('--to-lsn <lsn>', 'recover to this WAL position')
@@ -218,7 +219,7 @@ export function buildProgram(): Command {
       const mode = restoreMode({ ...o, physicalOnly });
       if (mode === 'logical') {
         const r = await withRepo(s, (repo) =>
-          restoreLogical({ repo, source: s.source, loader: logicalLoader(s), intoDatabase: o.intoDatabase!, fromDatabase: o.fromDatabase, label: o.backup, clean: !!o.clean, jobs: o.jobs ?? 2, reporter: reporter() }),
+          restoreLogical({ repo, source: s.source, loader: logicalLoader(s, { noOwner: o.owner === false }), intoDatabase: o.intoDatabase!, fromDatabase: o.fromDatabase, label: o.backup, clean: !!o.clean, jobs: o.jobs ?? 2, reporter: reporter() }),
         );
         if (globals().json) out(JSON.stringify(r));
         else out(`restored database '${r.fromDatabase}' of logical backup ${r.label} into database '${r.intoDatabase}'${r.clean ? ' (dropped and recreated)' : ''}: ${r.files} files, ${formatBytes(r.bytes)}`);

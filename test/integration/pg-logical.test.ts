@@ -118,4 +118,41 @@ describe('PgLogicalDumper', () => {
     assert.equal(await loader.isNonEmpty(target), true);
     assert.deepEqual(await readdir(tempParent), [], 'the pg_restore directory was removed');
   });
+
+  it("loads into a server that lacks the dump's roles only with noOwner", async () => {
+    await src.query('CREATE ROLE gone_owner');
+    await src.query('CREATE DATABASE owned OWNER gone_owner');
+    await src.query('SET ROLE gone_owner; CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100); GRANT SELECT ON t TO PUBLIC', [], 'owned');
+    const expected = await tableChecksums(src, 'owned');
+    const files = new Map<string, Buffer>();
+    for await (const e of dumper('owned').entries()) {
+      const parts: Buffer[] = [];
+      for await (const b of e.data) parts.push(b);
+      files.set(e.path, Buffer.concat(parts));
+    }
+    // As on another server: the role is not there.
+    await src.query('DROP DATABASE owned');
+    await src.query('DROP ROLE gone_owner');
+    const options = (into: string) => ({
+      intoDatabase: into,
+      fromDatabase: 'owned',
+      clean: false,
+      jobs: 1,
+      paths: [...files.keys()],
+      read: () => {
+        throw new Error('the PostgreSQL loader reads a directory');
+      },
+      materialise: async (prefix: string, dir: string) => {
+        await mkdir(dir, { recursive: true });
+        for (const [path, data] of files) if (path.startsWith(prefix)) await writeFile(join(dir, path.slice(prefix.length)), data);
+      },
+    });
+    const connection = { host: '127.0.0.1', port: src.port, user: 'postgres' };
+    await assert.rejects(new PgLogicalLoader({ connection, tempParent }).load(options('owned1')), (e) => isDbtoolError(e) && e.code === 'TOOL_FAILED' && /pg_restore failed.*role "gone_owner" does not exist/.test(e.message));
+    await new PgLogicalLoader({ connection, tempParent, noOwner: true }).load(options('owned2'));
+    assert.deepEqual(await tableChecksums(src, 'owned2'), expected);
+    const [owner] = await src.query<{ o: string }>("SELECT tableowner AS o FROM pg_tables WHERE tablename = 't'", [], 'owned2');
+    assert.equal(owner?.o, 'postgres');
+    assert.deepEqual(await readdir(tempParent), []);
+  });
 });

@@ -57,6 +57,7 @@ describe('restoreMode', () => {
     assert.throws(() => restoreMode({ intoDatabase: 'app', targetDir: '/x' }), code('USAGE', /--target-dir cannot be used with --into-database/));
     assert.throws(() => restoreMode({ intoDatabase: 'app', immediate: true, physicalOnly: ['--start'] }), code('USAGE', /--immediate, --start cannot/));
     assert.throws(() => restoreMode({ targetDir: '/x', jobs: 2 }), code('USAGE', /--jobs need\(s\) --into-database/));
+    assert.throws(() => restoreMode({ targetDir: '/x', owner: false, clean: true }), code('USAGE', /--clean, --no-owner need\(s\) --into-database/));
     assert.throws(() => restoreMode({}), code('USAGE', /--target-dir DIR/));
     assert.throws(() => restoreMode({ intoDatabase: '' }), code('USAGE', /empty/));
   });

@@ -293,6 +293,8 @@ export interface RestoreModeFlags extends TargetFlags {
   fromDatabase?: string;
   clean?: boolean;
   jobs?: number;
+  /** false with --no-owner */
+  owner?: boolean;
   /** physical-only flags that were given, by their names (e.g. '--start') */
   physicalOnly?: string[];
 }
@@ -308,7 +310,7 @@ export function restoreMode(f: RestoreModeFlags): 'physical' | 'logical' {
     if (f.intoDatabase.length === 0 || Buffer.byteLength(f.intoDatabase) > 63) throw dbtoolError('USAGE', `--into-database '${f.intoDatabase}' is empty or longer than 63 bytes`, 'Give a database name');
     return 'logical';
   }
-  const logicalOnly = [f.fromDatabase !== undefined && '--from-database', f.clean && '--clean', f.jobs !== undefined && '--jobs'].filter((x): x is string => !!x);
+  const logicalOnly = [f.fromDatabase !== undefined && '--from-database', f.clean && '--clean', f.jobs !== undefined && '--jobs', f.owner === false && '--no-owner'].filter((x): x is string => !!x);
   if (logicalOnly.length) throw dbtoolError('USAGE', `${logicalOnly.join(', ')} need(s) --into-database`, 'Add --into-database NAME to load a logical backup into a database');
   if (f.targetDir === undefined) throw dbtoolError('USAGE', 'restore needs --target-dir DIR (physical backup) or --into-database NAME (logical backup)', 'See dbtool restore --help');
   return 'physical';

@@ -28,6 +28,8 @@ export interface PgDumpOptions {
 
 export interface PgRestoreOptions {
   connection: PgConnectionOptions;
+  /** pg_restore --no-owner --no-privileges: for a server that lacks the dump's roles */
+  noOwner?: boolean;
   /** where the materialised dump for pg_restore goes (default: the system temp dir) */
   tempParent?: string;
 }
@@ -264,7 +266,8 @@ export class PgLogicalLoader implements LogicalLoader {
       const dir = join(tmp.path, 'dump');
       await o.materialise(prefix, dir);
       const major = Math.floor((await this.serverVersionNum()) / 10000);
-      await runTool(pgBin('pg_restore', major), ['--format=directory', `--jobs=${o.jobs}`, '--exit-on-error', '--no-password', '-d', dbnameConninfo(o.intoDatabase), dir], libpqEnv(this.o.connection));
+      const ownership = this.o.noOwner ? ['--no-owner', '--no-privileges'] : [];
+      await runTool(pgBin('pg_restore', major), ['--format=directory', `--jobs=${o.jobs}`, '--exit-on-error', '--no-password', ...ownership, '-d', dbnameConninfo(o.intoDatabase), dir], libpqEnv(this.o.connection));
     } catch (e) {
       if (isDbtoolError(e)) throw e;
       throw mapPgError(e, this.o.connection);
