@@ -258,13 +258,14 @@ export class PgLogicalLoader implements LogicalLoader {
     if (!o.paths.some((p) => p.startsWith(prefix))) {
       throw dbtoolError('DATABASE_NOT_FOUND', `the backup holds no database '${o.fromDatabase}'`, 'See `dbtool info --json` for the databases of each logical backup');
     }
-    await this.prepare(o.intoDatabase, o.clean);
     // pg_restore -j reads only a directory (or a custom-format file): the dump is materialised
     // into a private temp dir first, verified chunk by chunk, and removed afterwards.
     const tmp = await makePrivateTempDir('dbtool-pgrestore-', this.o.tempParent);
     try {
       const dir = join(tmp.path, 'dump');
       await o.materialise(prefix, dir);
+      // Only now, with every chunk read and verified, is the target dropped (--clean) or created.
+      await this.prepare(o.intoDatabase, o.clean);
       const major = Math.floor((await this.serverVersionNum()) / 10000);
       const ownership = this.o.noOwner ? ['--no-owner', '--no-privileges'] : [];
       await runTool(pgBin('pg_restore', major), ['--format=directory', `--jobs=${o.jobs}`, '--exit-on-error', '--no-password', ...ownership, '-d', dbnameConninfo(o.intoDatabase), dir], libpqEnv(this.o.connection));
