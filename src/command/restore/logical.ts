@@ -43,8 +43,17 @@ function readStoredFile(repo: Repository, manifest: Manifest, path: string): Rea
   const out = new PassThrough();
   void (async () => {
     for (const id of file.chunks ?? []) {
+      if (out.destroyed) return; // the reader gave up
       const data = await readChunk(repo, id, `file ${path} of backup ${manifest.label}`);
-      if (!out.write(data)) await new Promise((resolve) => out.once('drain', resolve));
+      if (!out.write(data)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            out.off('drain', done).off('close', done);
+            resolve();
+          };
+          out.on('drain', done).on('close', done);
+        });
+      }
     }
     out.end();
   })().catch((e: unknown) => out.destroy(e as Error));
