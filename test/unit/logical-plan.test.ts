@@ -14,7 +14,7 @@ import { manifestProblems } from '../../src/command/verify/plan.js';
 import { resolveSettings } from '../../src/config/settings.js';
 import { isDbtoolError } from '../../src/core/errors.js';
 import { databaseDir } from '../../src/engine/logical.js';
-import { dbnameConninfo, libpqEnv } from '../../src/engine/postgres/logical.js';
+import { dbnameConninfo, libpqEnv, stderrSummary } from '../../src/engine/postgres/logical.js';
 import { manifestSchema } from '../../src/repo/manifest.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 
@@ -161,6 +161,13 @@ describe('paths and connection of the dump tools', () => {
   it('dbnameConninfo quotes names that libpq would otherwise parse', () => {
     assert.equal(dbnameConninfo('app'), "dbname='app'");
     assert.equal(dbnameConninfo("x=1 host=evil o'k\\"), "dbname='x=1 host=evil o\\'k\\\\'");
+  });
+  it('stderrSummary keeps the first error (the cause) and the last line', () => {
+    const parallel = 'pg_dump: warning: x\npg_dump: error: could not open large object 1: ERROR:  permission denied\npg_dump: error: could not write: Broken pipe\npg_dump: error: a worker process died unexpectedly\n';
+    assert.equal(stderrSummary(parallel), 'pg_dump: error: could not open large object 1: ERROR: permission denied / pg_dump: error: a worker process died unexpectedly');
+    assert.equal(stderrSummary('pg_restore: error: only one\n'), 'pg_restore: error: only one');
+    assert.equal(stderrSummary('a\nb\nc\n'), 'b / c');
+    assert.equal(stderrSummary(''), '');
   });
   it('libpqEnv sets where and as whom, replaces ours, and keeps other PG settings', () => {
     const env = libpqEnv({ host: 'h', port: 5433, user: 'u', password: 'secret' }, { PATH: '/bin', PGHOST: 'other', PGDATABASE: 'd', PGSSLMODE: 'require' });

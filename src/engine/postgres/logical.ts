@@ -57,10 +57,15 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** The last lines of a tool's stderr, on one line, for an error message. */
-function tail(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter((l) => l.trim() !== '');
-  return lines.slice(-2).join(' / ').slice(0, 600);
+/**
+ * A tool's stderr on one line for an error message: its first error (the cause; parallel workers
+ * add follow-up errors after it, in any order) and its last line.
+ */
+export function stderrSummary(stderr: string): string {
+  const lines = stderr.trim().split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const first = lines.find((l) => /\b(error|fatal|panic):/i.test(l));
+  const picked = first ? [first, lines[lines.length - 1]!] : lines.slice(-2);
+  return [...new Set(picked)].join(' / ').replace(/\s+/g, ' ').slice(0, 600);
 }
 
 interface Tool {
@@ -86,7 +91,7 @@ function startTool(bin: string, args: string[], env: NodeJS.ProcessEnv, drainStd
     });
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(dbtoolError('TOOL_FAILED', `${name} failed (${signal ? `signal ${signal}` : `exit ${code}`}): ${tail(stderr) || 'no message'}`, `Fix the cause above and retry; ${name} ran against the server the settings point at`));
+      else reject(dbtoolError('TOOL_FAILED', `${name} failed (${signal ? `signal ${signal}` : `exit ${code}`}): ${stderrSummary(stderr) || 'no message'}`, `Fix the cause above and retry; ${name} ran against the server the settings point at`));
     });
   });
   done.catch(() => undefined);
