@@ -10,7 +10,7 @@ const live = new Set<string>();
 let hooksInstalled = false;
 
 function removeAllNow(): void {
-  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+  for (const dir of live) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   live.clear();
 }
 
@@ -41,7 +41,9 @@ export async function makePrivateTempDir(prefix: string, parent?: string): Promi
   return {
     path,
     async remove() {
-      await rm(path, { recursive: true, force: true });
+      // Retried: a tool's worker that outlives its leader for a moment (pg_dump -j after a
+      // failure) may still create a file while the tree is being removed (ENOTEMPTY).
+      await rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
       live.delete(path);
     },
   };
