@@ -2,6 +2,12 @@
 
 export { backup } from './command/backup/index.js';
 export type { BackupOptions } from './command/backup/index.js';
+export { backupLogical } from './command/backup/logical.js';
+export type { LogicalBackupOptions } from './command/backup/logical.js';
+export { restoreLogical } from './command/restore/logical.js';
+export type { LogicalRestoreOptions, LogicalRestoreResult } from './command/restore/logical.js';
+export { PgLogicalDumper, PgLogicalLoader } from './engine/postgres/logical.js';
+export type { DumpEntry, LogicalDumpInfo, LogicalDumper, LogicalLoadOptions, LogicalLoader } from './engine/logical.js';
 export { restore } from './command/restore/index.js';
 export type { RestoreOptions, RestoreResult } from './command/restore/index.js';
 export { info } from './command/info/index.js';

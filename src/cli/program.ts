@@ -12,6 +12,7 @@ import type { PgConnectionOptions } from '../engine/postgres/connection.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { backup } from '../command/backup/index.js';
+import { backupLogical } from '../command/backup/logical.js';
 import { check } from '../command/check/index.js';
 import { expire } from '../command/expire/index.js';
 import { info } from '../command/info/index.js';
@@ -19,6 +20,10 @@ import { lab } from '../command/lab/index.js';
 import { repoInit } from '../command/repo-init/index.js';
 import { repoPasswd } from '../command/repo-passwd/index.js';
 import { restore } from '../command/restore/index.js';
+import { restoreLogical } from '../command/restore/logical.js';
+import { restoreMode } from '../command/restore/plan.js';
+import type { LogicalDumper, LogicalLoader } from '../engine/logical.js';
+import { PgLogicalDumper, PgLogicalLoader } from '../engine/postgres/logical.js';
 import { verify } from '../command/verify/index.js';
 import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.js';
 import { walGet } from '../command/wal-get/index.js';
@@ -54,6 +59,16 @@ function pgConnection(s: Settings): PgConnectionOptions {
   }
   const { host, port, user, password, database } = s.connection;
   return { host, port, user, password, database };
+}
+
+/** The LogicalDumper of the source's engine. */
+function logicalDumper(s: Settings, o: { database?: string; jobs?: number }): LogicalDumper {
+  return new PgLogicalDumper({ connection: pgConnection(s), database: o.database, jobs: o.jobs });
+}
+
+/** The LogicalLoader of the source's engine. */
+function logicalLoader(s: Settings, o: { noOwner?: boolean }): LogicalLoader {
+  return new PgLogicalLoader({ connection: pgConnection(s), noOwner: o.noOwner });
 }
 
 /** The repository location as other processes (archive/restore_command) must see it. */
@@ -176,15 +191,27 @@ export function buildProgram(): Command {
     .addOption(new Option('--storage <kind>', "the seed's start form: with --storage and no --type, open the console (only 'local' for now)").choices(['local'] as const))
     .addOption(new Option('--checkpoint <mode>', 'checkpoint at start: fast, or spread over checkpoint_completion_target').choices(['fast', 'spread'] as const).default('fast' as const))
     .option('--max-rate <kBps>', 'limit the transfer rate (kB/s), as pg_basebackup -r', intArg('--max-rate', 32, 1048576))
-    .action(async (o) => {
+    .option('--database <name>', "logical: dump only this database (default: every database that allows connections); with --storage: the console's database")
+    .option('--jobs <n>', 'logical: parallel dump jobs, as pg_dump -j (default 2)', intArg('--jobs', 1, 64))
+    .action(async (o, cmd) => {
       // The seed's `dbtool backup --db postgres --database mydb --storage local --config file` opens the console.
-      if (o.storage !== undefined && o.type === undefined) return startConsole();
+      if (o.storage !== undefined && o.type === undefined) return startConsole(o.database);
       const s = settings();
+      if (o.type !== 'logical' && (o.database !== undefined || o.jobs !== undefined)) {
+        throw dbtoolError('USAGE', `--database and --jobs are for --type logical, not --type ${o.type ?? 'full'}`, 'A physical backup always copies the whole cluster; drop those flags or add --type logical');
+      }
+      if (o.type === 'logical' && (cmd.getOptionValueSource('checkpoint') === 'cli' || o.maxRate !== undefined)) {
+        throw dbtoolError('USAGE', '--checkpoint and --max-rate are for physical backups, not --type logical', 'Drop those flags');
+      }
       const manifest = await withRepo(s, (repo) =>
-        backup({ repo, source: s.source, type: o.type ?? 'full', connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
+        o.type === 'logical'
+          ? backupLogical({ repo, source: s.source, engine: s.connection.engine, dumper: logicalDumper(s, { database: o.database, jobs: o.jobs }), reporter: reporter() })
+          : backup({ repo, source: s.source, type: o.type ?? 'full', connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
       );
-      if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, startLsn: manifest.postgres?.startLsn, stopLsn: manifest.postgres?.stopLsn, bytes: manifest.bytes }));
-      else if (!globals().quiet) {
+      if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, startLsn: manifest.postgres?.startLsn, stopLsn: manifest.postgres?.stopLsn, databases: manifest.logical?.databases, bytes: manifest.bytes }));
+      else if (!globals().quiet && manifest.logical) {
+        out(`backup ${manifest.label} done: logical dump of ${manifest.logical.databases.join(', ')}, ${formatBytes(manifest.bytes.database)} dumped, ${formatBytes(manifest.bytes.new)} new, ${formatBytes(manifest.bytes.stored)} stored`);
+      } else if (!globals().quiet) {
         out(`backup ${manifest.label} done: ${formatBytes(manifest.bytes.database)} database, ${formatBytes(manifest.bytes.new)} new, ${formatBytes(manifest.bytes.stored)} stored; LSN ${manifest.postgres?.startLsn} → ${manifest.postgres?.stopLsn}`);
       }
     });
@@ -217,9 +244,14 @@ export function buildProgram(): Command {
 
   program
     .command('restore')
-    .description('restore a backup into a directory, to the latest point or a recovery target')
-    .requiredOption('--target-dir <dir>', 'directory to restore into (must be empty unless --force)')
-    .option('--backup <label>', 'restore this backup (default: the newest one that reaches the target)')
+    .description('restore a physical backup into a directory (to the latest point or a recovery target), or load a logical one into a database')
+    .option('--target-dir <dir>', 'directory to restore a physical backup into (must be empty unless --force)')
+    .option('--into-database <name>', 'load a logical backup into this database of the server the settings point at (created if missing)')
+    .option('--from-database <name>', 'which database of the logical backup to load (default: its only one, or the one named as --into-database)')
+    .option('--clean', 'logical: drop and recreate the target database first (else a database holding tables is refused)')
+    .option('--jobs <n>', 'logical: parallel restore jobs, as pg_restore -j (default 2)', intArg('--jobs', 1, 64))
+    .option('--no-owner', 'logical: do not restore ownership and privileges (objects belong to the connecting role), for a server without the dump\'s roles')
+    .option('--backup <label>', 'restore this backup (default: the newest one that reaches the target; with --into-database, the newest logical one)')
     .option('--to-time <time>', 'recover to this time (ISO-8601 with a zone, e.g. 2026-11-21T22:10:00Z)')
     .option('--to-lsn <lsn>', 'recover to this WAL position')
     .option('--to-xid <xid>', 'recover to the commit of this transaction')
@@ -233,8 +265,21 @@ export function buildProgram(): Command {
     .addOption(new Option('--archive-mode <mode>', "'off' keeps the restored server from archiving into the repository").choices(['preserve', 'off'] as const).default('preserve' as const))
     .option('--tablespace-map <oid=dir>', 'restore tablespace OID into DIR (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--tablespace-dir <dir>', 'restore every tablespace not mapped otherwise into DIR/<oid>')
-    .action(async (o) => {
+    .action(async (o, cmd) => {
       const s = settings();
+      // Flags of a physical restore that a logical one must refuse (defaults do not count).
+      const physicalFlags = { force: '--force', start: '--start', port: '--port', runAs: '--run-as', targetAction: '--target-action', archiveMode: '--archive-mode', tablespaceMap: '--tablespace-map', tablespaceDir: '--tablespace-dir' } as const;
+      const physicalOnly = Object.entries(physicalFlags).filter(([key]) => cmd.getOptionValueSource(key as keyof typeof physicalFlags) === 'cli').map(([, flag]) => flag);
+      const mode = restoreMode({ ...o, physicalOnly });
+      if (mode === 'logical') {
+        const r = await withRepo(s, (repo) =>
+          restoreLogical({ repo, source: s.source, loader: logicalLoader(s, { noOwner: o.owner === false }), intoDatabase: o.intoDatabase!, fromDatabase: o.fromDatabase, label: o.backup, clean: !!o.clean, jobs: o.jobs ?? 2, reporter: reporter() }),
+        );
+        if (globals().json) out(JSON.stringify(r));
+        else out(`restored database '${r.fromDatabase}' of logical backup ${r.label} into database '${r.intoDatabase}'${r.clean ? ' (dropped and recreated)' : ''}: ${r.files} files, ${formatBytes(r.bytes)}`);
+        return;
+      }
+      const targetDir = o.targetDir!;
       if (o.start && o.port === undefined) throw dbtoolError('USAGE', '--start needs --port', 'Give the port the restored server should listen on, e.g. --port 5433');
       const map = new Map<number, string>();
       for (const m of o.tablespaceMap ?? []) {
@@ -247,7 +292,7 @@ export function buildProgram(): Command {
         restore({
           repo,
           source: s.source,
-          targetDir: o.targetDir,
+          targetDir,
           label: o.backup,
           target: { toTime: o.toTime, toLsn: o.toLsn, toXid: o.toXid, toName: o.toName, immediate: o.immediate },
           action: o.targetAction,
@@ -315,16 +360,18 @@ export function buildProgram(): Command {
     .option('--keep-full <n>', 'keep the newest N full backups and the backups based on them', intArg('--keep-full', 1, 100000))
     .option('--keep-diff <n>', 'keep the newest N differential backups and the backups based on them', intArg('--keep-diff', 1, 100000))
     .option('--keep-days <d>', 'keep what is needed to restore to any point in the last D days', intArg('--keep-days', 0, 100000))
+    .option('--keep-logical <n>', 'keep the newest N logical backups', intArg('--keep-logical', 1, 100000))
     .option('--dry-run', 'print the plan, change nothing')
     .action(async (o) => {
       const s = settings();
-      const policy = { keepFull: o.keepFull ?? s.retention.keepFull, keepDiff: o.keepDiff ?? s.retention.keepDiff, keepDays: o.keepDays ?? s.retention.keepDays };
+      const policy = { keepFull: o.keepFull ?? s.retention.keepFull, keepDiff: o.keepDiff ?? s.retention.keepDiff, keepDays: o.keepDays ?? s.retention.keepDays, keepLogical: o.keepLogical ?? s.retention.keepLogical };
       const r = await withRepo(s, (repo) => expire({ repo, source: s.source, policy, dryRun: !!o.dryRun, reporter: reporter() }));
       printExpire(r, !!globals().json, out);
     });
 
-  const startConsole = async (): Promise<void> => {
-    const s = settings();
+  /** `database`: the seed form's `backup --database NAME`, which the backup command's own option takes. */
+  const startConsole = async (database?: string): Promise<void> => {
+    const s = database === undefined ? settings() : resolveSettings({ ...globals(), database });
     const connection = pgConnection(s);
     const session = new ConsoleSession({
       repo: s.repo,
@@ -346,7 +393,7 @@ export function buildProgram(): Command {
   program
     .command('console')
     .description('interactive console: backups, SQL (with CSV extract), restore, info, verify; reads commands from stdin when piped')
-    .action(startConsole);
+    .action(() => startConsole());
 
   program
     .command('sample-data')

@@ -34,6 +34,7 @@ export const configFileSchema = z.strictObject({
   keepFull: z.number().int().min(1).optional(),
   keepDiff: z.number().int().min(1).optional(),
   keepDays: z.number().min(0).optional(),
+  keepLogical: z.number().int().min(1).optional(),
   ...connectionKeys,
   sources: z.record(z.string(), sourceSchema).optional(),
   s3: s3Schema.optional(),

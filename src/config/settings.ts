@@ -36,7 +36,7 @@ export interface Settings {
   compressLevel: number | undefined;
   runAs: string | undefined;
   /** retention from the config file; flags of `expire` override it */
-  retention: { keepFull?: number; keepDiff?: number; keepDays?: number };
+  retention: { keepFull?: number; keepDiff?: number; keepDays?: number; keepLogical?: number };
   configFile: string | undefined;
   /** where an encrypted repository's passphrase comes from (environment or .env only, never a flag) */
   passphrase: PassphraseSettings;
@@ -168,7 +168,7 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
     connection: { engine, host, port, user, password, database },
     compressLevel,
     runAs,
-    retention: { keepFull: file.keepFull, keepDiff: file.keepDiff, keepDays: file.keepDays },
+    retention: { keepFull: file.keepFull, keepDiff: file.keepDiff, keepDays: file.keepDays, keepLogical: file.keepLogical },
     configFile: configPath,
     passphrase: { value: passValue, file: passFile, newValue, newFile },
     s3: file.s3,

@@ -22,6 +22,8 @@ export interface LogicalDumpInfo {
   databases: string[];
   /** the dump tool and its version, e.g. 'pg_dump (PostgreSQL) 15.19' */
   tool: string;
+  /** a rough size of what will be dumped, for progress (optional: not every server can tell) */
+  estimatedBytes?: number;
 }
 
 export interface LogicalDumper {
@@ -52,4 +54,13 @@ export interface LogicalLoader {
   /** true when the database exists and holds tables (restore refuses it without --clean) */
   isNonEmpty(database: string): Promise<boolean>;
   load(o: LogicalLoadOptions): Promise<void>;
+}
+
+/**
+ * The directory of one database inside a logical backup: `databases/<name>/`. Names are
+ * percent-encoded so that '/', '.' and '..' in a database name cannot escape it.
+ */
+export function databaseDir(database: string): string {
+  const segment = encodeURIComponent(database).replace(/^\.+$/, (dots) => dots.replace(/\./g, '%2E'));
+  return `databases/${segment}/`;
 }

@@ -35,6 +35,13 @@ const postgresSchema = z.object({
   tablespaces: z.array(tablespaceSchema),
 });
 
+/** What a logical backup holds: the dump tool and the databases it dumped. */
+const logicalSchema = z.object({
+  /** e.g. 'pg_dump (PostgreSQL) 15.19' */
+  tool: z.string(),
+  databases: z.array(z.string()),
+});
+
 export const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
   label: z.string().refine(isLabel, 'not a backup label'),
@@ -47,6 +54,7 @@ export const manifestSchema = z.object({
   chunkSize: z.number().int(),
   server: z.object({ version: z.string(), versionNum: z.number().int(), systemId: z.string() }),
   postgres: postgresSchema.optional(),
+  logical: logicalSchema.optional(),
   bytes: z.object({
     /** sum of the sizes of the files in the backup */
     database: z.number().int().min(0),

@@ -30,7 +30,7 @@ export interface BackupOptions {
 
 export async function backup(o: BackupOptions): Promise<Manifest> {
   if (o.type === 'logical') {
-    throw dbtoolError('USAGE', '--type logical is not available in this version of dbtool', 'Take a --type full, diff or incr backup');
+    throw dbtoolError('INTERNAL', 'a logical backup is taken by backupLogical() (command/backup/logical.ts), not backup()', 'Report this as a bug');
   }
   await checkWalLevel(o.connection);
   const lock = await acquireLock(o.repo, o.source, 'backup');

@@ -5,6 +5,7 @@ import { formatLsn, parseLsn, segmentName, segnoOfLsn } from '../../core/lsn.js'
 import type { HistoryEntry } from '../../core/lsn.js';
 import { isLabel, labelTime, makeLabel } from '../../core/time.js';
 import type { BackupKind } from '../../core/time.js';
+import type { LogicalDumpInfo } from '../../engine/logical.js';
 import type { BackupStart, BackupStop } from '../../engine/postgres/base-backup.js';
 import type { ChunkStats } from '../../repo/chunk-store.js';
 import { MANIFEST_FORMAT } from '../../repo/manifest.js';
@@ -116,6 +117,42 @@ export function buildPostgresManifest(f: PostgresBackupFacts): Manifest {
     },
     bytes: {
       database: f.files.reduce((n, file) => n + (file.type === 'file' ? file.size : 0), 0),
+      read: f.stats.read,
+      new: f.stats.new,
+      stored: f.stats.stored,
+    },
+    files: f.files,
+  };
+}
+
+export interface LogicalBackupFacts {
+  label: string;
+  source: string;
+  engine: Manifest['engine'];
+  startTime: Date;
+  stopTime: Date;
+  dump: LogicalDumpInfo;
+  files: ManifestFile[];
+  stats: ChunkStats;
+  chunkSize: number;
+}
+
+/** A logical backup's manifest: no parent, no WAL positions, the dump tool and its databases. */
+export function buildLogicalManifest(f: LogicalBackupFacts): Manifest {
+  return {
+    format: MANIFEST_FORMAT,
+    label: f.label,
+    source: f.source,
+    engine: f.engine,
+    type: 'logical',
+    parent: null,
+    startTime: f.startTime.toISOString(),
+    stopTime: f.stopTime.toISOString(),
+    chunkSize: f.chunkSize,
+    server: { version: f.dump.serverVersion, versionNum: f.dump.serverVersionNum, systemId: f.dump.systemId },
+    logical: { tool: f.dump.tool, databases: f.dump.databases },
+    bytes: {
+      database: f.files.reduce((n, file) => n + file.size, 0),
       read: f.stats.read,
       new: f.stats.new,
       stored: f.stats.stored,

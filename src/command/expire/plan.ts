@@ -11,8 +11,10 @@ export interface RetentionPolicy {
   keepFull?: number;
   /** keep the newest N differential backups and the backups based on them */
   keepDiff?: number;
-  /** keep what is needed to restore to any point in the last D days */
+  /** keep what is needed to restore to any point in the last D days (logical backups: see planExpire) */
   keepDays?: number;
+  /** keep the newest N logical backups */
+  keepLogical?: number;
 }
 
 export interface ExpirePlan {
@@ -41,23 +43,39 @@ function descendants(label: string, manifests: Manifest[]): Set<string> {
 /**
  * A backup is kept when any rule keeps it; with no rule at all nothing may be decided.
  * Backups are complete on their own, so keeping one never requires keeping its parent.
+ *
+ * Physical and logical backups are two separate series. --keep-full and --keep-diff rule only
+ * physical ones, --keep-logical only logical ones, and --keep-days each series on its own (the
+ * newest backup of the series ending at or before the cutoff, and all after it). A series no
+ * given rule speaks to is kept whole: `--keep-full 2` never deletes logical dumps, and
+ * `--keep-logical 3` never deletes physical backups. The newest backup of each series stays.
  */
 export function planExpire(manifests: Manifest[], policy: RetentionPolicy, now: Date): ExpirePlan {
-  if (policy.keepFull === undefined && policy.keepDiff === undefined && policy.keepDays === undefined) {
-    throw dbtoolError('USAGE', 'no retention policy given', 'Pass --keep-full N, --keep-diff N or --keep-days D (or set keepFull/keepDiff/keepDays in the config file)');
+  if (policy.keepFull === undefined && policy.keepDiff === undefined && policy.keepDays === undefined && policy.keepLogical === undefined) {
+    throw dbtoolError('USAGE', 'no retention policy given', 'Pass --keep-full N, --keep-diff N, --keep-days D or --keep-logical N (or set keepFull/keepDiff/keepDays in the config file)');
   }
   for (const [name, v] of Object.entries(policy)) {
     if (v !== undefined && (!Number.isFinite(v) || v < (name === 'keepDays' ? 0 : 1))) {
       throw dbtoolError('USAGE', `${name} must be ${name === 'keepDays' ? 'zero or more days' : 'at least 1'}`, 'Keeping no backups is not a retention policy; delete the repository instead');
     }
   }
-  const sorted = [...manifests].sort((a, b) => (a.label < b.label ? -1 : 1));
+  const all = [...manifests].sort((a, b) => (a.label < b.label ? -1 : 1));
+  const sorted = all.filter((m) => m.type !== 'logical');
+  const logical = all.filter((m) => m.type === 'logical');
   const reasons: Record<string, string[]> = {};
   const keep = (labels: Iterable<string>, why: string) => {
     for (const l of labels) (reasons[l] ??= []).push(why);
   };
   // The newest backup always stays: it is the fastest restore of the latest state.
   if (sorted.length) keep([sorted[sorted.length - 1]!.label], 'newest backup');
+  if (logical.length) keep([logical[logical.length - 1]!.label], 'newest logical backup');
+  if (policy.keepFull === undefined && policy.keepDiff === undefined && policy.keepDays === undefined) {
+    keep(sorted.map((m) => m.label), 'physical backups are expired by --keep-full, --keep-diff or --keep-days only');
+  }
+  if (policy.keepLogical === undefined && policy.keepDays === undefined) {
+    keep(logical.map((m) => m.label), 'logical backups are expired by --keep-logical or --keep-days only');
+  }
+  if (policy.keepLogical !== undefined) keep(logical.slice(-policy.keepLogical).map((m) => m.label), `within the newest ${policy.keepLogical} logical backup(s)`);
 
   if (policy.keepFull !== undefined) {
     const fulls = sorted.filter((m) => m.type === 'full').slice(-policy.keepFull);
@@ -72,13 +90,16 @@ export function planExpire(manifests: Manifest[], policy: RetentionPolicy, now: 
   if (policy.keepDays !== undefined) {
     const cutoff = now.getTime() - policy.keepDays * 86_400_000;
     // The newest backup ending at or before the cutoff is where a restore to the cutoff starts.
-    const anchor = [...sorted].reverse().find((m) => Date.parse(m.stopTime) <= cutoff);
-    const from = anchor ? sorted.indexOf(anchor) : 0;
-    keep(sorted.slice(from).map((m) => m.label), `needed to restore to any point in the last ${policy.keepDays} day(s)`);
+    const since = (series: Manifest[]) => {
+      const anchor = [...series].reverse().find((m) => Date.parse(m.stopTime) <= cutoff);
+      return series.slice(anchor ? series.indexOf(anchor) : 0).map((m) => m.label);
+    };
+    keep(since(sorted), `needed to restore to any point in the last ${policy.keepDays} day(s)`);
+    keep(since(logical), `logical backup of the last ${policy.keepDays} day(s) (or the newest before them)`);
   }
   return {
-    keep: sorted.filter((m) => reasons[m.label]).map((m) => m.label),
-    expire: sorted.filter((m) => !reasons[m.label]).map((m) => m.label),
+    keep: all.filter((m) => reasons[m.label]).map((m) => m.label),
+    expire: all.filter((m) => !reasons[m.label]).map((m) => m.label),
     reasons,
   };
 }

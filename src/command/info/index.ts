@@ -25,6 +25,8 @@ export interface InfoBackup {
   /** plaintext bytes of chunks no other backup references: what deleting this one would free */
   uniqueBytes: number;
   files: number;
+  /** logical backups: the databases the dump holds */
+  databases?: string[];
 }
 
 export interface InfoArchiveRange {
@@ -118,6 +120,7 @@ export async function info(repo: Repository, source: string): Promise<InfoReport
     storedBytes: m.bytes.stored,
     uniqueBytes: unique.get(m.label) ?? 0,
     files: m.files.length,
+    ...(m.logical ? { databases: m.logical.databases } : {}),
   }));
 
   const seg = catalog.view.walSegmentSize;
@@ -150,7 +153,8 @@ export async function info(repo: Repository, source: string): Promise<InfoReport
     encrypted: repo.encrypted,
     source,
     backups,
-    chains: chainsOf(catalog.manifests),
+    // A logical backup is no chain's member: it has no parent and nothing is based on it.
+    chains: chainsOf(catalog.manifests.filter((m) => m.type !== 'logical')),
     archive,
     restorableWindow: w ? { from: w.from.time.toISOString(), to: w.to.time.toISOString(), fromLsn: formatLsn(w.from.lsn), toLsn: formatLsn(w.to.lsn), timeline: w.to.timeline } : null,
   };

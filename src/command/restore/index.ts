@@ -94,6 +94,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   // 1. Decide, before writing anything: target, backup, and whether the archive reaches it.
   const target = parseTarget(o.target);
   const catalog = await loadCatalog(o.repo, o.source);
+  if (o.label && catalog.manifests.some((m) => m.label === o.label && m.type === 'logical')) {
+    throw dbtoolError('USAGE', `backup ${o.label} is a logical dump, which cannot be restored into a directory`, 'Load it into a running server with --into-database NAME');
+  }
+  if (!o.label && catalog.points.length === 0 && catalog.manifests.some((m) => m.type === 'logical')) {
+    throw dbtoolError('NO_BACKUP', 'the repository has only logical backups of this source, which cannot be restored into a directory', 'Load one into a running server with --into-database NAME, or take a physical backup (--type full)');
+  }
   let namedLsn: Lsn | undefined;
   if (target.kind === 'name') {
     const earliest = o.label ? catalog.points.find((p) => p.label === o.label) : catalog.points[0];

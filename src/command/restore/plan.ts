@@ -246,3 +246,72 @@ export function planRestore(backups: BackupPoint[], view: ArchiveView, target: R
 export function parseHistories(files: Array<{ timeline: number; text: string }>): Map<number, HistoryEntry[]> {
   return new Map(files.map((f) => [f.timeline, parseHistoryFile(f.text)]));
 }
+
+/** What the logical-restore planner needs to know of a backup. */
+export interface LogicalCandidate {
+  label: string;
+  type: 'full' | 'diff' | 'incr' | 'logical';
+  /** the databases a logical backup holds */
+  databases?: string[];
+}
+
+export interface LogicalRestorePlan {
+  label: string;
+  fromDatabase: string;
+}
+
+/**
+ * Which logical backup (the named one, else the newest) and which of its databases to load into
+ * `intoDatabase`: `fromDatabase` when given, else the only one, else the one of the same name.
+ */
+export function planLogicalRestore(backups: LogicalCandidate[], intoDatabase: string, label?: string, fromDatabase?: string): LogicalRestorePlan {
+  let chosen: LogicalCandidate | undefined;
+  if (label) {
+    chosen = backups.find((b) => b.label === label);
+    if (!chosen) throw dbtoolError('BACKUP_NOT_FOUND', `there is no backup labelled ${label}`, 'List backups with `dbtool info`');
+    if (chosen.type !== 'logical') {
+      throw dbtoolError('USAGE', `backup ${label} is a physical (${chosen.type}) backup, which --into-database cannot load`, 'Restore it with --target-dir DIR, or choose a logical backup (label ending in -L)');
+    }
+  } else {
+    chosen = [...backups].reverse().find((b) => b.type === 'logical');
+    if (!chosen) throw dbtoolError('NO_BACKUP', 'the repository has no logical backup of this source', 'Take one with `dbtool backup --type logical`');
+  }
+  const dbs = chosen.databases ?? [];
+  if (fromDatabase !== undefined) {
+    if (!dbs.includes(fromDatabase)) throw dbtoolError('DATABASE_NOT_FOUND', `logical backup ${chosen.label} holds no database '${fromDatabase}'`, `It holds: ${dbs.join(', ') || '(none)'}`);
+    return { label: chosen.label, fromDatabase };
+  }
+  if (dbs.length === 1) return { label: chosen.label, fromDatabase: dbs[0]! };
+  if (dbs.includes(intoDatabase)) return { label: chosen.label, fromDatabase: intoDatabase };
+  throw dbtoolError('USAGE', `logical backup ${chosen.label} holds ${dbs.length} databases and none is named '${intoDatabase}'`, `Say which one to load with --from-database (one of: ${dbs.join(', ')})`);
+}
+
+/** The flags that decide between a physical restore (into a directory) and a logical one (into a database). */
+export interface RestoreModeFlags extends TargetFlags {
+  targetDir?: string;
+  intoDatabase?: string;
+  fromDatabase?: string;
+  clean?: boolean;
+  jobs?: number;
+  /** false with --no-owner */
+  owner?: boolean;
+  /** physical-only flags that were given, by their names (e.g. '--start') */
+  physicalOnly?: string[];
+}
+
+/** 'logical' with --into-database, 'physical' with --target-dir; mixing the two is a usage error. */
+export function restoreMode(f: RestoreModeFlags): 'physical' | 'logical' {
+  const targets = [f.toTime !== undefined && '--to-time', f.toLsn !== undefined && '--to-lsn', f.toXid !== undefined && '--to-xid', f.toName !== undefined && '--to-name', f.immediate && '--immediate'].filter((x): x is string => !!x);
+  if (f.intoDatabase !== undefined) {
+    const wrong = [...(f.targetDir !== undefined ? ['--target-dir'] : []), ...targets, ...(f.physicalOnly ?? [])];
+    if (wrong.length) {
+      throw dbtoolError('USAGE', `${wrong.join(', ')} cannot be used with --into-database: a logical backup loads into a running server as it was at the dump`, 'Drop those flags, or restore a physical backup with --target-dir instead');
+    }
+    if (f.intoDatabase.length === 0 || Buffer.byteLength(f.intoDatabase) > 63) throw dbtoolError('USAGE', `--into-database '${f.intoDatabase}' is empty or longer than 63 bytes`, 'Give a database name');
+    return 'logical';
+  }
+  const logicalOnly = [f.fromDatabase !== undefined && '--from-database', f.clean && '--clean', f.jobs !== undefined && '--jobs', f.owner === false && '--no-owner'].filter((x): x is string => !!x);
+  if (logicalOnly.length) throw dbtoolError('USAGE', `${logicalOnly.join(', ')} need(s) --into-database`, 'Add --into-database NAME to load a logical backup into a database');
+  if (f.targetDir === undefined) throw dbtoolError('USAGE', 'restore needs --target-dir DIR (physical backup) or --into-database NAME (logical backup)', 'See dbtool restore --help');
+  return 'physical';
+}

@@ -20,7 +20,8 @@ export function manifestProblems(m: Manifest): string[] {
     if (have !== want) problems.push(`${f.path} has ${have} chunk(s) for ${f.size} bytes, expected ${want}`);
   }
   if (total !== m.bytes.database) problems.push(`its files add up to ${total} bytes, but it records ${m.bytes.database}`);
-  if (m.engine === 'postgres' && !m.postgres) problems.push('has no PostgreSQL positions');
+  if (m.type !== 'logical' && m.engine === 'postgres' && !m.postgres) problems.push('has no PostgreSQL positions');
+  if (m.type === 'logical' && !m.logical) problems.push('is a logical backup without its dump tool and databases');
   if (m.startTime > m.stopTime) problems.push('stops before it starts');
   return problems;
 }

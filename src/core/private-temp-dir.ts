@@ -1,0 +1,50 @@
+// Private temporary directories (mode 0700) that are removed when the work is done, when it
+// fails, and when the process is stopped by SIGINT/SIGTERM or exits (only SIGKILL can leave one).
+
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const live = new Set<string>();
+let hooksInstalled = false;
+
+function removeAllNow(): void {
+  for (const dir of live) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  live.clear();
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.once('exit', removeAllNow);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      removeAllNow();
+      // Then die of the same signal, as without a handler (unless someone else handles it).
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
+}
+
+export interface PrivateTempDir {
+  path: string;
+  /** remove it and everything in it; safe to call twice */
+  remove(): Promise<void>;
+}
+
+/** mkdtemp under `parent` (default: the system temp dir, $TMPDIR), mode 0700, tracked until removed. */
+export async function makePrivateTempDir(prefix: string, parent?: string): Promise<PrivateTempDir> {
+  installHooks();
+  const path = await mkdtemp(join(parent ?? tmpdir(), prefix));
+  live.add(path);
+  return {
+    path,
+    async remove() {
+      // Retried: a tool's worker that outlives its leader for a moment (pg_dump -j after a
+      // failure) may still create a file while the tree is being removed (ENOTEMPTY).
+      await rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+      live.delete(path);
+    },
+  };
+}
