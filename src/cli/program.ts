@@ -137,7 +137,7 @@ export function buildProgram(): Command {
     .option('--repo <location>', 'repository: a path, file:// or s3://BUCKET/PREFIX?endpoint=…&region=… URL; env DBTOOL_REPO')
     .option('--source <name>', 'which source (database cluster) in the repository; env DBTOOL_SOURCE (default main)')
     .option('--db <engine>', 'database engine: postgres; env DB_ENGINE')
-    .option('--database <name>', 'database to connect to (console, sample-data); env PGDATABASE / DB_NAME')
+    .option('--database <name>', 'database to connect to (console, sample-data), or the one database a logical backup dumps; env PGDATABASE / DB_NAME')
     .option('--json', 'machine-readable output on stdout')
     .option('--quiet', 'no progress or messages, only errors')
     .option('--debug', 'stack traces on errors')
@@ -191,13 +191,15 @@ export function buildProgram(): Command {
     .addOption(new Option('--storage <kind>', "the seed's start form: with --storage and no --type, open the console (only 'local' for now)").choices(['local'] as const))
     .addOption(new Option('--checkpoint <mode>', 'checkpoint at start: fast, or spread over checkpoint_completion_target').choices(['fast', 'spread'] as const).default('fast' as const))
     .option('--max-rate <kBps>', 'limit the transfer rate (kB/s), as pg_basebackup -r', intArg('--max-rate', 32, 1048576))
-    .option('--database <name>', "logical: dump only this database (default: every database that allows connections); with --storage: the console's database")
     .option('--jobs <n>', 'logical: parallel dump jobs, as pg_dump -j (default 2)', intArg('--jobs', 1, 64))
     .action(async (o, cmd) => {
       // The seed's `dbtool backup --db postgres --database mydb --storage local --config file` opens the console.
-      if (o.storage !== undefined && o.type === undefined) return startConsole(o.database);
+      if (o.storage !== undefined && o.type === undefined) return startConsole();
+      // The global --database (not PGDATABASE, which only says where to connect) picks the one database a
+      // logical backup dumps; the dumper then connects where it would without the flag.
+      const database = globals().database;
       const s = settings();
-      if (o.type !== 'logical' && (o.database !== undefined || o.jobs !== undefined)) {
+      if (o.type !== 'logical' && (database !== undefined || o.jobs !== undefined)) {
         throw dbtoolError('USAGE', `--database and --jobs are for --type logical, not --type ${o.type ?? 'full'}`, 'A physical backup always copies the whole cluster; drop those flags or add --type logical');
       }
       if (o.type === 'logical' && (cmd.getOptionValueSource('checkpoint') === 'cli' || o.maxRate !== undefined)) {
@@ -205,7 +207,7 @@ export function buildProgram(): Command {
       }
       const manifest = await withRepo(s, (repo) =>
         o.type === 'logical'
-          ? backupLogical({ repo, source: s.source, engine: s.connection.engine, dumper: logicalDumper(s, { database: o.database, jobs: o.jobs }), reporter: reporter() })
+          ? backupLogical({ repo, source: s.source, engine: s.connection.engine, dumper: logicalDumper(database === undefined ? s : resolveSettings({ ...globals(), database: undefined }), { database, jobs: o.jobs }), reporter: reporter() })
           : backup({ repo, source: s.source, type: o.type ?? 'full', connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
       );
       if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, startLsn: manifest.postgres?.startLsn, stopLsn: manifest.postgres?.stopLsn, databases: manifest.logical?.databases, bytes: manifest.bytes }));
@@ -369,9 +371,8 @@ export function buildProgram(): Command {
       printExpire(r, !!globals().json, out);
     });
 
-  /** `database`: the seed form's `backup --database NAME`, which the backup command's own option takes. */
-  const startConsole = async (database?: string): Promise<void> => {
-    const s = database === undefined ? settings() : resolveSettings({ ...globals(), database });
+  const startConsole = async (): Promise<void> => {
+    const s = settings();
     const connection = pgConnection(s);
     const session = new ConsoleSession({
       repo: s.repo,
