@@ -67,7 +67,8 @@ export async function runSuites(pg: Suite): Promise<void> {
       }
       const minutes = +((performance.now() - started) / 60_000).toFixed(1);
       report[name] = { ...r.json, suiteMinutes: minutes };
-      sections.push(`## ${name} (${minutes} min)\n\n${r.md}`);
+      // A suite's own headings (pg's datasets) go one level under the suite's.
+      sections.push(`## ${name} (${minutes} min)\n\n${r.md.replace(/^(#+) /gm, '#$1 ')}`);
     }
   } finally {
     await closePgbenchCluster();

@@ -22,7 +22,10 @@ interface Figures {
 }
 
 export async function logicalSuite(): Promise<SuiteResult> {
-  const { db, env, dbBytes } = await pgbenchCluster();
+  const { db, env } = await pgbenchCluster();
+  // The dumped database alone (the cluster's figure would count the template databases too).
+  const [size] = await db.query<{ b: string }>("SELECT pg_database_size('postgres')::text AS b");
+  const dbBytes = Number(size!.b);
   const bin = await stageDbtool();
   const work = await makeTempDir('dbtool-bench-logical-', runAs);
   const conn = ['-h', '127.0.0.1', '-p', String(db.port), '-U', 'postgres'];
@@ -119,7 +122,7 @@ export async function logicalSuite(): Promise<SuiteResult> {
   };
   log(`logical: backup vs pg_dump ${backupRatio}, restore vs pg_restore ${restoreRatio}`);
   const md =
-    `pgbench database (${json.databaseMB} MB cluster), database \`postgres\`, jobs ${JOBS}, median of ${json.runs}; restore = into a new database\n\n` +
+    `pgbench database \`postgres\` (${json.databaseMB} MB), jobs ${JOBS}, median of ${json.runs}; restore = into a new database\n\n` +
     mdTable(
       ['tool', 'backup s', 'restore s', 'stored MB', 'peak RSS MB'],
       Object.entries(tools).map(([n, t]) => [n, t.backupSeconds ?? null, t.restoreSeconds ?? null, t.storedMB ?? null, t.peakRssMB ?? null]),
