@@ -98,7 +98,7 @@ export async function logicalSuite(): Promise<SuiteResult> {
     await rm(work, { recursive: true, force: true });
   }
 
-  const tools: Record<string, Record<string, number | null>> = {};
+  const tools: Record<string, Record<string, number | number[] | null>> = {};
   for (const n of names) {
     const f = figs[n]!;
     tools[n] = {
@@ -106,6 +106,8 @@ export async function logicalSuite(): Promise<SuiteResult> {
       restoreSeconds: f.restore.length ? round(median(f.restore)) : null,
       storedMB: mb(f.stored),
       peakRssMB: round(Math.max(0, ...f.rss), 0),
+      backupRuns: f.backup.map((x) => round(x)),
+      restoreRuns: f.restore.map((x) => round(x)),
     };
   }
   const ratio = (a: number[], b: number[]) => round(median(a) / median(b));
@@ -125,7 +127,7 @@ export async function logicalSuite(): Promise<SuiteResult> {
     `pgbench database \`postgres\` (${json.databaseMB} MB), jobs ${JOBS}, median of ${json.runs}; restore = into a new database\n\n` +
     mdTable(
       ['tool', 'backup s', 'restore s', 'stored MB', 'peak RSS MB'],
-      Object.entries(tools).map(([n, t]) => [n, t.backupSeconds ?? null, t.restoreSeconds ?? null, t.storedMB ?? null, t.peakRssMB ?? null]),
+      Object.entries(tools).map(([n, t]) => [n, ...(['backupSeconds', 'restoreSeconds', 'storedMB', 'peakRssMB'] as const).map((k) => (typeof t[k] === 'number' ? t[k] : null))]),
     ) +
     `\n\ndbtool/pg_dump backup: ${backupRatio} (target ≤ ${TARGET}: ${json.pass ? 'met' : 'NOT met'}); dbtool/pg_restore restore: ${restoreRatio} (for information)\n`;
   return { json, md };

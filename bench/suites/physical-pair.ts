@@ -30,6 +30,9 @@ export interface VariantFigures {
   restoreMBps: number;
   storedMB: number;
   peakRssMB: number;
+  /** every timed round, in order, to see the spread behind the medians */
+  backupRuns: number[];
+  restoreRuns: number[];
 }
 
 export interface PairResult {
@@ -86,6 +89,8 @@ export async function comparePhysical(label: string, variants: RepoVariant[]): P
       restoreMBps: round(dbBytes / 1e6 / r, 0),
       storedMB: mb(t.stored),
       peakRssMB: round(Math.max(0, ...t.rss), 0),
+      backupRuns: t.b.map((x) => round(x)),
+      restoreRuns: t.r.map((x) => round(x)),
     };
   }
   log(`${label}: ${JSON.stringify(out)}`);

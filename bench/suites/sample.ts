@@ -78,6 +78,7 @@ export async function sampleSuite(): Promise<SuiteResult> {
     runs: wall.length,
     rowsPerSecond,
     rowsPerSecondOwn: round(median(own), 0),
+    rowsPerSecondRuns: wall.map((x) => round(x, 0)),
     ceilingRowsPerSecond: round(median(ceiling), 0),
     vsCeiling: round(median(wall) / median(ceiling)),
     target: `sample-data --rows 1000000 ≥ ${TARGET} rows/s (wall time of the command)`,
