@@ -2,17 +2,19 @@
 // the same run, alternating tools, medians of BENCH_RUNS. Prints one JSON line; writes JSON and
 // Markdown to bench/results/. Knobs: BENCH_SCALE (pgbench scale, default 100 ≈ 1.6 GB),
 // BENCH_RUNS (default 3), BENCH_DATASETS (default "pgbench,random"), BENCH_RANDOM_MB (default 1000),
-// BENCH_INCR (default 1: also time incremental backups after two loads), BENCH_ONLY_INCR.
+// BENCH_INCR (default 1: also time incremental backups after two loads), BENCH_ONLY_INCR. This is
+// suite `pg`; BENCH_SUITES picks suites (bench/run-suites.ts), the others live in bench/suites/.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chown, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { resolveRunAs, spawnOptionsFor } from '../src/core/os-user.js';
 import { pgBin } from '../src/engine/postgres/binaries.js';
 import { makeTempDir, stageDbtool, startCluster } from '../test/harness/pg-cluster.js';
 import type { TestCluster } from '../test/harness/pg-cluster.js';
+import type { SuiteResult } from './lib.js';
+import { runSuites } from './run-suites.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 100);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -285,7 +287,8 @@ async function benchIncr(db: TestCluster, work: string, bin: string, env: Record
   return out;
 }
 
-async function main(): Promise<void> {
+/** Suite `pg` (BENCH_SUITES): the datasets above; bench/run-suites.ts writes the report. */
+async function main(): Promise<SuiteResult> {
   const bin = await stageDbtool();
   const results: Array<Record<string, unknown>> = [];
   for (const name of DATASETS) {
@@ -311,13 +314,6 @@ async function main(): Promise<void> {
       await rm(work, { recursive: true, force: true });
     }
   }
-  const report = { machine: `${cpus().length} cores`, when: new Date().toISOString(), scale: SCALE, results };
-  const line = JSON.stringify(report);
-  process.stdout.write(`${line}\n`);
-  const dir = new URL('./results/', import.meta.url);
-  await mkdir(dir, { recursive: true });
-  const stamp = report.when.replace(/[:.]/g, '-');
-  await writeFile(new URL(`${stamp}.json`, dir), `${JSON.stringify(report, null, 2)}\n`);
   const md = results
     .map((r) => {
       const rows = Object.entries((r.tools ?? {}) as Record<string, Record<string, unknown>>).map(
@@ -326,10 +322,10 @@ async function main(): Promise<void> {
       return `## ${r.dataset} (${r.databaseMB} MB, median of ${r.runs})\n\n| tool | backup s | MB/s | restore s | stored MB | peak RSS MB |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\nratios: ${JSON.stringify(r.ratios)}\n${r.incremental ? `\nincremental: ${JSON.stringify(r.incremental)}\n` : ''}`;
     })
     .join('\n');
-  await writeFile(new URL(`${stamp}.md`, dir), `# bench ${report.when}\n\n${md}`);
+  return { json: { scale: SCALE, results }, md };
 }
 
-main().catch((e: unknown) => {
+runSuites(main).catch((e: unknown) => {
   process.stderr.write(`bench failed: ${(e as Error).message}\n`);
   process.exit(1);
 });
