@@ -9,6 +9,10 @@ import type { Reporter } from '../core/reporter.js';
 import { resolveSettings, requireRepo } from '../config/settings.js';
 import type { GlobalFlags, Settings } from '../config/settings.js';
 import type { PgConnectionOptions } from '../engine/postgres/connection.js';
+import { engineFor } from '../engine/engine.js';
+import type { MysqlConnectionOptions } from '../engine/mysql/connection.js';
+import { backupMysql } from '../command/backup/mysql.js';
+import { restoreMysql, sourceEngine } from '../command/restore/mysql.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { backup } from '../command/backup/index.js';
@@ -24,6 +28,7 @@ import { walGet } from '../command/wal-get/index.js';
 import { walPush } from '../command/wal-push/index.js';
 import { formatBytes } from './format.js';
 import { printExpire, printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
+import { printMysqlRestore } from './mysql-output.js';
 import { makeReporter } from './progress.js';
 
 interface OutputFlags {
@@ -47,6 +52,11 @@ function pgConnection(s: Settings): PgConnectionOptions {
   }
   const { host, port, user, password, database } = s.connection;
   return { host, port, user, password, database };
+}
+
+function mysqlConnection(s: Settings): MysqlConnectionOptions {
+  const { host, port, user, password, database, socket, defaultsFile } = s.connection;
+  return { host, port, user, password, database, socket, defaultsFile };
 }
 
 /** The repository location as other processes (archive/restore_command) must see it. */
@@ -132,9 +142,18 @@ export function buildProgram(): Command {
     .option('--max-rate <kBps>', 'limit the transfer rate (kB/s), as pg_basebackup -r', intArg('--max-rate', 32, 1048576))
     .action(async (o) => {
       const s = settings();
+      // Engines whose backups are deltas applied in a chain take them with their own tool.
       const manifest = await withRepo(s, (repo) =>
-        backup({ repo, source: s.source, type: o.type, connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
+        engineFor(s.connection.engine).capabilities.chainRestore
+          ? backupMysql({ repo, source: s.source, type: o.type, connection: mysqlConnection(s), reporter: reporter() })
+          : backup({ repo, source: s.source, type: o.type, connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
       );
+      if (manifest.mysql) {
+        const my = manifest.mysql;
+        if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, fromLsn: my.fromLsn, toLsn: my.toLsn, binlog: my.binlog, bytes: manifest.bytes }));
+        else if (!globals().quiet) out(`backup ${manifest.label} done: ${formatBytes(manifest.bytes.database)} database, ${formatBytes(manifest.bytes.new)} new, ${formatBytes(manifest.bytes.stored)} stored; LSN ${my.fromLsn} → ${my.toLsn}${my.binlog ? `, binlog ${my.binlog.file}:${my.binlog.position}` : ''}`);
+        return;
+      }
       if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, startLsn: manifest.postgres?.startLsn, stopLsn: manifest.postgres?.stopLsn, bytes: manifest.bytes }));
       else if (!globals().quiet) {
         out(`backup ${manifest.label} done: ${formatBytes(manifest.bytes.database)} database, ${formatBytes(manifest.bytes.new)} new, ${formatBytes(manifest.bytes.stored)} stored; LSN ${manifest.postgres?.startLsn} → ${manifest.postgres?.stopLsn}`);
@@ -187,6 +206,16 @@ export function buildProgram(): Command {
         const mm = /^(\d+)=(.+)$/.exec(m);
         if (!mm) throw dbtoolError('USAGE', `--tablespace-map '${m}' is not OID=DIR`, 'Write e.g. --tablespace-map 16384=/srv/ts1');
         map.set(Number(mm[1]), resolve(mm[2]!));
+      }
+      const mysqlResult = await withRepo(s, async (repo) => {
+        // Engines whose backups are applied as a chain restore with their own recipe.
+        if (!(await sourceEngine(repo, s.source))?.capabilities.chainRestore) return undefined;
+        const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
+        return restoreMysql({ repo, source: s.source, targetDir: o.targetDir, label: o.backup, force: !!o.force, start: o.start ? { port: o.port! } : undefined, owner, reporter: reporter() });
+      });
+      if (mysqlResult) {
+        printMysqlRestore(mysqlResult, !!globals().json, out);
+        return;
       }
       const runAs = resolveRunAs(o.runAs ?? s.runAs);
       const result = await withRepo(s, (repo) =>

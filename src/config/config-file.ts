@@ -13,6 +13,10 @@ const connectionKeys = {
   user: z.string().min(1).optional(),
   password: z.string().optional(),
   database: z.string().min(1).optional(),
+  /** MySQL/MariaDB: Unix socket of the server */
+  socket: z.string().min(1).optional(),
+  /** MySQL/MariaDB: an option file the backup and client tools read (--defaults-file) */
+  defaultsFile: z.string().min(1).optional(),
 };
 
 const sourceSchema = z.strictObject({ ...connectionKeys, repo: z.string().min(1).optional() });

@@ -2,7 +2,7 @@
 // its socket in a given place, wait until it answers, stop it.
 
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { chownSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dbtoolError } from '../../core/errors.js';
 import { spawnOptionsFor } from '../../core/os-user.js';
@@ -24,6 +24,8 @@ export interface MysqldOptions {
   args?: string[];
   /** default 120 s */
   timeoutMs?: number;
+  /** read server options from this file (e.g. a restored backup's backup-my.cnf) instead of none */
+  defaultsFile?: string;
 }
 
 export interface MysqldHandle {
@@ -53,7 +55,7 @@ function alive(pid: number): boolean {
 /** The server's own arguments: no option files, only what we say. */
 export function mysqldArgs(o: MysqldOptions): string[] {
   return [
-    '--no-defaults',
+    o.defaultsFile ? `--defaults-file=${o.defaultsFile}` : '--no-defaults',
     `--datadir=${o.dataDir}`,
     `--port=${o.port}`,
     '--bind-address=127.0.0.1',
@@ -69,6 +71,8 @@ export function mysqldArgs(o: MysqldOptions): string[] {
 export async function startMysqld(o: MysqldOptions): Promise<MysqldHandle> {
   const bin = requireTool(FLAVOURS[o.flavour ?? 'mariadb'].server, 'the MySQL/MariaDB server', 'mariadb-server');
   const out = openSync(o.logFile, 'a');
+  // The server reopens its log as itself.
+  if (o.runAs) chownSync(o.logFile, o.runAs.uid, o.runAs.gid);
   const child = spawn(bin, mysqldArgs(o), { ...spawnOptionsFor(o.runAs), cwd: '/', detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   let exited: number | null | undefined;
