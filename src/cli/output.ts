@@ -32,6 +32,12 @@ export function printInfo(r: InfoReport, json: boolean, out: Out): void {
     out(`archive timeline ${a.timeline}: ${a.segments ? `${a.from} .. ${a.to} (${a.segments} segments)` : 'no segments'}${a.histories.length ? `, history ${a.histories.join(' ')}` : ''}${gaps}`);
   }
   const w = r.restorableWindow;
+  if (r.binlogWindow !== undefined) {
+    const b = r.binlogs;
+    out(b ? `binlogs ${b.from} .. ${b.to} (${b.files} files, events ${b.firstTime} .. ${b.lastTime})${b.gaps.length ? `; gaps: ${b.gaps.join(', ')}` : ''}` : 'binlogs: none archived');
+    out(r.binlogWindow ? `restorable: ${r.binlogWindow.from} .. ${r.binlogWindow.to}` : 'restorable: nothing yet');
+    return;
+  }
   out(w ? `restorable: ${w.from} (LSN ${w.fromLsn}) .. ${w.to} (LSN ${w.toLsn}, timeline ${w.timeline})` : 'restorable: nothing yet');
 }
 

@@ -11,8 +11,12 @@ import type { GlobalFlags, Settings } from '../config/settings.js';
 import type { PgConnectionOptions } from '../engine/postgres/connection.js';
 import { engineFor } from '../engine/engine.js';
 import type { MysqlConnectionOptions } from '../engine/mysql/connection.js';
+import { parseBinlogPosition } from '../command/restore/mysql-plan.js';
+import type { MysqlTarget } from '../command/restore/mysql-plan.js';
+import { parseZonedTime } from '../core/time.js';
 import { backupMysql } from '../command/backup/mysql.js';
 import { restoreMysql, sourceEngine } from '../command/restore/mysql.js';
+import { binlogArchiveOnce } from '../command/binlog-archive/index.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { backup } from '../command/backup/index.js';
@@ -57,6 +61,16 @@ function pgConnection(s: Settings): PgConnectionOptions {
 function mysqlConnection(s: Settings): MysqlConnectionOptions {
   const { host, port, user, password, database, socket, defaultsFile } = s.connection;
   return { host, port, user, password, database, socket, defaultsFile };
+}
+
+/** The recovery target of a MySQL restore: a time (zone required) or a binlog position. */
+function mysqlTarget(o: { toTime?: string; toPosition?: string; toLsn?: string; toXid?: string; toName?: string; immediate?: boolean }): MysqlTarget {
+  const pgOnly = [o.toLsn !== undefined && '--to-lsn', o.toXid !== undefined && '--to-xid', o.toName !== undefined && '--to-name', o.immediate && '--immediate'].filter(Boolean);
+  if (pgOnly.length) throw dbtoolError('USAGE', `${pgOnly.join(', ')} applies to PostgreSQL sources only`, 'For MySQL/MariaDB use --to-time or --to-position FILE:POS');
+  if (o.toTime !== undefined && o.toPosition !== undefined) throw dbtoolError('TARGET_INVALID', '--to-time and --to-position were both given', 'Choose one recovery target');
+  if (o.toTime !== undefined) return { kind: 'time', time: parseZonedTime(o.toTime).date, text: o.toTime };
+  if (o.toPosition !== undefined) return { kind: 'position', point: parseBinlogPosition(o.toPosition), text: o.toPosition };
+  return { kind: 'none' };
 }
 
 /** The repository location as other processes (archive/restore_command) must see it. */
@@ -161,6 +175,25 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('binlog-archive')
+    .description('MySQL/MariaDB: copy every complete binlog not yet archived into the repository (rotating first); repeats every --interval unless --once')
+    .option('--once', 'one pass, then exit')
+    .option('--interval <seconds>', 'seconds between passes (default 60)', intArg('--interval', 1, 86400))
+    .action(async (o) => {
+      const s = settings();
+      if (!engineFor(s.connection.engine).capabilities.binlogArchive) {
+        throw dbtoolError('USAGE', `binlog-archive needs a MySQL/MariaDB source, and the engine is ${s.connection.engine}`, 'Set DB_ENGINE=mysql (or --db mysql); PostgreSQL archives WAL with wal-push');
+      }
+      for (;;) {
+        const r = await withRepo(s, (repo) => binlogArchiveOnce({ repo, source: s.source, connection: mysqlConnection(s), reporter: reporter() }));
+        if (globals().json) out(JSON.stringify(r));
+        else if (!globals().quiet) out(`binlog-archive: ${r.archived.length} file(s) archived${r.archived.length ? ` (${r.archived[0]} .. ${r.archived[r.archived.length - 1]})` : ''}, ${r.skipped} already there; current file ${r.current ?? '-'}`);
+        if (o.once) return;
+        await new Promise((resolve) => setTimeout(resolve, (o.interval ?? 60) * 1000));
+      }
+    });
+
+  program
     .command('wal-push')
     .description("archive one WAL file (archive_command = 'dbtool wal-push %p')")
     .argument('<path>', 'the WAL file (%p)')
@@ -190,6 +223,7 @@ export function buildProgram(): Command {
     .option('--to-xid <xid>', 'recover to the commit of this transaction')
     .option('--to-name <name>', 'recover to this restore point (pg_create_restore_point)')
     .option('--immediate', 'stop as soon as the backup is consistent')
+    .option('--to-position <file:pos>', 'MySQL/MariaDB: replay binlogs up to this binlog position')
     .addOption(new Option('--target-action <action>', 'what the server does at the target').choices(['promote', 'pause', 'shutdown'] as const).default('promote' as const))
     .option('--force', 'delete what is in the target (and tablespace) directories first')
     .option('--start', 'start the restored server (needs --port) and wait until recovery is done')
@@ -211,12 +245,14 @@ export function buildProgram(): Command {
         // Engines whose backups are applied as a chain restore with their own recipe.
         if (!(await sourceEngine(repo, s.source))?.capabilities.chainRestore) return undefined;
         const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
-        return restoreMysql({ repo, source: s.source, targetDir: o.targetDir, label: o.backup, force: !!o.force, start: o.start ? { port: o.port! } : undefined, owner, reporter: reporter() });
+        const target = mysqlTarget(o);
+        return restoreMysql({ repo, source: s.source, targetDir: o.targetDir, label: o.backup, force: !!o.force, target, start: o.start ? { port: o.port! } : undefined, replayAs: { user: s.connection.user, password: s.connection.password }, owner, reporter: reporter() });
       });
       if (mysqlResult) {
         printMysqlRestore(mysqlResult, !!globals().json, out);
         return;
       }
+      if (o.toPosition !== undefined) throw dbtoolError('USAGE', '--to-position applies to MySQL/MariaDB sources only', 'For PostgreSQL use --to-lsn, --to-time, --to-xid or --to-name');
       const runAs = resolveRunAs(o.runAs ?? s.runAs);
       const result = await withRepo(s, (repo) =>
         restore({

@@ -8,7 +8,7 @@ import type { Reporter } from '../../core/reporter.js';
 import type { BackupKind } from '../../core/time.js';
 import { connectMysql } from '../../engine/mysql/connection.js';
 import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
-import { runPhysicalBackup } from '../../engine/mysql/physical-backup.js';
+import { backupTool, runPhysicalBackup } from '../../engine/mysql/physical-backup.js';
 import { serverFacts } from '../../engine/mysql/server-facts.js';
 import { ChunkWriter, listChunkIds } from '../../repo/chunk-store.js';
 import { acquireLock, waitForGc } from '../../repo/lock.js';
@@ -34,6 +34,7 @@ export async function backupMysql(o: MysqlBackupOptions): Promise<Manifest> {
   // Facts first: wrong credentials fail here, before any lock or tool.
   const conn = await connectMysql(o.connection);
   const server = await serverFacts(conn).finally(() => conn.end().catch(() => undefined));
+  backupTool(server.flavour);
   const lock = await acquireLock(o.repo, o.source, 'backup');
   try {
     await waitForGc(o.repo, o.reporter);

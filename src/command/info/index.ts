@@ -4,6 +4,9 @@
 import { formatLsn, segmentName } from '../../core/lsn.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
+import { listBinlogs } from '../../repo/binlog-archive.js';
+import { mysqlRestorableWindow, summariseBinlogs } from '../restore/mysql-plan.js';
+import type { BinlogArchiveSummary } from '../restore/mysql-plan.js';
 import { loadCatalog } from './catalog.js';
 
 export interface InfoBackup {
@@ -51,6 +54,9 @@ export interface InfoReport {
   chains: InfoChain[];
   archive: InfoArchiveRange[];
   restorableWindow: { from: string; to: string; fromLsn: string; toLsn: string; timeline: number } | null;
+  /** MySQL sources: the archived binlogs, and the times a restore can reach */
+  binlogs?: BinlogArchiveSummary | null;
+  binlogWindow?: { from: string; to: string } | null;
 }
 
 /** Group backups by the full (or orphaned) backup their parent links lead to. */
@@ -143,7 +149,14 @@ export async function info(repo: Repository, source: string): Promise<InfoReport
   });
 
   const w = catalog.window;
+  const mysql: Pick<InfoReport, 'binlogs' | 'binlogWindow'> = {};
+  if (catalog.manifests.some((m) => m.mysql)) {
+    const archived = (await listBinlogs(repo, source)).map((b) => ({ name: b.name, seq: b.seq, size: b.size, firstTime: new Date(b.firstTime), lastTime: new Date(b.lastTime) }));
+    mysql.binlogs = summariseBinlogs(archived) ?? null;
+    mysql.binlogWindow = mysqlRestorableWindow(catalog.manifests, archived) ?? null;
+  }
   return {
+    ...mysql,
     repository: repo.storage.description,
     source,
     backups,

@@ -33,3 +33,142 @@ export function chainOf(m: Manifest, manifests: Manifest[]): Manifest[] {
   if (cur.type !== 'full') throw dbtoolError('MANIFEST_INVALID', `the chain of backup ${m.label} starts with ${cur.label}, a ${cur.type} backup`, 'Run `dbtool verify`');
   return chain;
 }
+
+/** A point in the binlog stream: a file (by its sequence number) and a byte position in it. */
+export interface BinlogPoint {
+  file: string;
+  seq: number;
+  position: number;
+}
+
+export type MysqlTarget = { kind: 'none' } | { kind: 'time'; time: Date; text: string } | { kind: 'position'; point: BinlogPoint; text: string };
+
+/** What the planner needs of an archived binlog. */
+export interface BinlogView {
+  name: string;
+  seq: number;
+  size: number;
+  lastTime: Date;
+}
+
+export interface MysqlPitrPlan {
+  backup: Manifest;
+  /** archived files to replay, in order; the first from `startPosition` */
+  files: BinlogView[];
+  startPosition: number;
+  /** replay stops before this (time) or at this position of the last file */
+  stop: { kind: 'time'; time: Date } | { kind: 'position'; position: number };
+}
+
+function seqOf(name: string): number {
+  const m = /\.(\d+)$/.exec(name);
+  return m ? Number(m[1]) : -1;
+}
+
+/** `FILE:POS` of --to-position. */
+export function parseBinlogPosition(text: string): BinlogPoint {
+  const m = /^([A-Za-z0-9_.-]+\.(\d+)):(\d+)$/.exec(text.trim());
+  if (!m) throw dbtoolError('TARGET_INVALID', `'${text}' is not a binlog position`, 'Write FILE:POS, e.g. binlog.000042:1234 (SHOW MASTER STATUS shows the current one)');
+  return { file: m[1]!, seq: Number(m[2]), position: Number(m[3]) };
+}
+
+function pointOf(m: Manifest): BinlogPoint | undefined {
+  const b = m.mysql?.binlog;
+  return b ? { file: b.file, seq: seqOf(b.file), position: b.position } : undefined;
+}
+
+function before(a: BinlogPoint, b: BinlogPoint): boolean {
+  return a.seq < b.seq || (a.seq === b.seq && a.position <= b.position);
+}
+
+/**
+ * Point-in-time recovery: the newest backup at or before the target, and the archived binlogs
+ * from its coordinates up to the target, all present and contiguous. Decided before anything is written.
+ */
+export function planMysqlPitr(manifests: Manifest[], binlogs: BinlogView[], target: Exclude<MysqlTarget, { kind: 'none' }>, label: string | undefined, source: string): MysqlPitrPlan {
+  const mine = manifests.filter((m) => m.mysql);
+  if (mine.length === 0) throw dbtoolError('NO_BACKUP', `source '${source}' has no MySQL backup to restore`, 'Take one with `dbtool backup`');
+  const candidates = label !== undefined ? [chooseMysqlBackup(mine, label, source)] : mine;
+  const reaches = (m: Manifest): boolean => {
+    if (target.kind === 'time') return new Date(m.stopTime).getTime() <= target.time.getTime();
+    const p = pointOf(m);
+    return p !== undefined && before(p, target.point);
+  };
+  const backup = [...candidates].reverse().find(reaches);
+  if (!backup) {
+    const first = candidates[0]!;
+    const where = target.kind === 'time' ? `ended at ${first.stopTime}` : `is at binlog ${first.mysql?.binlog ? `${first.mysql.binlog.file}:${first.mysql.binlog.position}` : '(none)'}`;
+    throw dbtoolError('TARGET_OUT_OF_RANGE', `the target ${target.text} is before ${label !== undefined ? `backup ${first.label}, which` : `the earliest backup ${first.label}, which`} ${where}`, 'Choose a later target (`dbtool info` shows the restorable window)');
+  }
+  const start = pointOf(backup);
+  if (!start) {
+    throw dbtoolError('TARGET_OUT_OF_RANGE', `backup ${backup.label} has no binlog coordinates (the server ran without log-bin), so no binlog can be replayed after it`, 'Enable log-bin on the server, take a new full backup, and archive binlogs with `dbtool binlog-archive`');
+  }
+  const from = binlogs.filter((b) => b.seq >= start.seq).sort((a, b) => a.seq - b.seq);
+  // Contiguous from the backup's file on.
+  const files: BinlogView[] = [];
+  for (const b of from) {
+    if (b.seq !== start.seq + files.length) break;
+    files.push(b);
+  }
+  if (files.length === 0) {
+    throw dbtoolError('TARGET_OUT_OF_RANGE', `the binlog ${start.file} that backup ${backup.label} continues from is not archived`, 'Run `dbtool binlog-archive --once`, or restore without a target');
+  }
+  const last = files[files.length - 1]!;
+  if (target.kind === 'time') {
+    const end = files.findIndex((b) => b.lastTime.getTime() >= target.time.getTime());
+    if (end < 0) {
+      throw dbtoolError('TARGET_OUT_OF_RANGE', `the target ${target.text} is after the archived binlogs, which end at ${last.lastTime.toISOString()} (${last.name})`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
+    }
+    return { backup, files: files.slice(0, end + 1), startPosition: start.position, stop: { kind: 'time', time: target.time } };
+  }
+  const end = files.findIndex((b) => b.seq === target.point.seq);
+  if (end < 0 || target.point.position > files[end]!.size) {
+    throw dbtoolError('TARGET_OUT_OF_RANGE', `the target ${target.text} is after the archived binlogs, which end at ${last.name}:${last.size}`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
+  }
+  return { backup, files: files.slice(0, end + 1), startPosition: start.position, stop: { kind: 'position', position: target.point.position } };
+}
+
+export interface BinlogArchiveSummary {
+  from: string;
+  to: string;
+  files: number;
+  /** missing file numbers between from and to, as 'name' ranges */
+  gaps: string[];
+  firstTime: string;
+  lastTime: string;
+}
+
+/** The archived binlog range of a MySQL source, with its gaps. */
+export function summariseBinlogs(binlogs: Array<BinlogView & { firstTime: Date }>): BinlogArchiveSummary | undefined {
+  if (binlogs.length === 0) return undefined;
+  const sorted = [...binlogs].sort((a, b) => a.seq - b.seq);
+  const gaps: string[] = [];
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.seq > sorted[i - 1]!.seq + 1) gaps.push(`after ${sorted[i - 1]!.name}, before ${sorted[i]!.name}`);
+  }
+  const first = sorted[0]!;
+  const last = sorted[sorted.length - 1]!;
+  return { from: first.name, to: last.name, files: sorted.length, gaps, firstTime: first.firstTime.toISOString(), lastTime: last.lastTime.toISOString() };
+}
+
+/**
+ * The times a MySQL source can be restored to: from its earliest backup with binlog coordinates
+ * to the end of the archived binlogs contiguous from there (or the newest backup, if later).
+ */
+export function mysqlRestorableWindow(manifests: Manifest[], binlogs: BinlogView[]): { from: string; to: string } | undefined {
+  const mine = manifests.filter((m) => m.mysql);
+  if (mine.length === 0) return undefined;
+  const newestStop = mine[mine.length - 1]!.stopTime;
+  const anchored = mine.find((m) => m.mysql?.binlog);
+  if (!anchored) return { from: mine[0]!.stopTime, to: newestStop };
+  const start = pointOf(anchored)!;
+  let end: Date | undefined;
+  const sorted = binlogs.filter((b) => b.seq >= start.seq).sort((a, b) => a.seq - b.seq);
+  for (const [i, b] of sorted.entries()) {
+    if (b.seq !== start.seq + i) break;
+    end = b.lastTime;
+  }
+  const to = end && end.toISOString() > newestStop ? end.toISOString() : newestStop;
+  return { from: mine[0]!.stopTime, to };
+}

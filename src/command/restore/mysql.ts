@@ -19,7 +19,12 @@ import { loadManifests } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { readSourceIdentity } from '../../repo/source-identity.js';
-import { chainOf, chooseMysqlBackup } from './mysql-plan.js';
+import { binlogDatetime, replayBinlogs } from '../../engine/mysql/binlog-replay.js';
+import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
+import { getBinlog, listBinlogs } from '../../repo/binlog-archive.js';
+import { writeFile } from 'node:fs/promises';
+import { chainOf, chooseMysqlBackup, planMysqlPitr } from './mysql-plan.js';
+import type { MysqlPitrPlan, MysqlTarget } from './mysql-plan.js';
 
 export interface MysqlRestoreOptions {
   repo: Repository;
@@ -27,7 +32,11 @@ export interface MysqlRestoreOptions {
   targetDir: string;
   label?: string;
   force: boolean;
+  /** replay archived binlogs up to here (needs start) */
+  target: MysqlTarget;
   start?: { port: number };
+  /** user/password for the restored server's client connection when replaying (its socket is ours) */
+  replayAs: Pick<MysqlConnectionOptions, 'user' | 'password'>;
   /** owner of the restored files and the server's OS user when running as root */
   owner: OsUser | undefined;
   reporter: Reporter;
@@ -41,6 +50,8 @@ export interface MysqlRestoreResult {
   files: number;
   bytes: number;
   binlog?: { file: string; position: number; gtid?: string };
+  /** what was replayed after the backup */
+  replay?: { files: string[]; from: string; stop: string };
   server?: { port: number; socket: string; pid: number };
 }
 
@@ -85,7 +96,13 @@ async function prepareTargetDir(dir: string, force: boolean): Promise<void> {
 export async function restoreMysql(o: MysqlRestoreOptions): Promise<MysqlRestoreResult> {
   // 1. Decide before writing: the backup and its chain.
   const manifests = await loadManifests(o.repo, o.source);
-  const chosen = chooseMysqlBackup(manifests, o.label, o.source);
+  let pitr: MysqlPitrPlan | undefined;
+  if (o.target.kind !== 'none') {
+    if (!o.start) throw dbtoolError('USAGE', 'a recovery target replays binlogs into the restored server, which needs --start and --port', 'Add --start --port PORT');
+    const archived = await listBinlogs(o.repo, o.source);
+    pitr = planMysqlPitr(manifests, archived.map((b) => ({ name: b.name, seq: b.seq, size: b.size, lastTime: new Date(b.lastTime) })), o.target, o.label, o.source);
+  }
+  const chosen = pitr?.backup ?? chooseMysqlBackup(manifests, o.label, o.source);
   const chain = chainOf(chosen, manifests);
   const flavour = chosen.mysql!.flavour;
   const targetDir = resolve(o.targetDir);
@@ -139,5 +156,23 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<MysqlRestore
     defaultsFile: join(targetDir, 'backup-my.cnf'),
   });
   result.server = { port: handle.port, socket, pid: handle.pid };
+  if (!pitr) return result;
+
+  // 4. Replay the archived binlogs from the backup's coordinates to the target.
+  const binlogDir = await mkdtemp(join(tmpdir(), 'dbtool-myreplay-'));
+  try {
+    const paths: string[] = [];
+    for (const b of pitr.files) {
+      const p = join(binlogDir, b.name);
+      await writeFile(p, await getBinlog(o.repo, o.source, b.name), { mode: 0o600 });
+      paths.push(p);
+    }
+    const stop = pitr.stop.kind === 'time' ? `events before ${binlogDatetime(pitr.stop.time)} UTC` : `${pitr.files[pitr.files.length - 1]!.name}:${pitr.stop.position}`;
+    o.reporter.info(`restore: replaying ${pitr.files.map((b) => b.name).join(', ')} from position ${pitr.startPosition} up to ${stop}`);
+    await replayBinlogs({ files: paths, startPosition: pitr.startPosition, stop: pitr.stop, connection: { socket, ...o.replayAs }, flavour });
+    result.replay = { files: pitr.files.map((b) => b.name), from: `${pitr.files[0]!.name}:${pitr.startPosition}`, stop };
+  } finally {
+    await rm(binlogDir, { recursive: true, force: true });
+  }
   return result;
 }

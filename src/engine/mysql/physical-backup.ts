@@ -50,13 +50,19 @@ function toolFailure(tool: string, code: number | null, stderr: string, o: Mysql
   return dbtoolError('TOOL_FAILED', `${tool} failed (exit ${code}): ${lastLines(stderr, 3)}`, 'See the message above; mariabackup/xtrabackup must run on the database host with read access to the data directory');
 }
 
+/** The backup tool's path; TOOL_MISSING (naming the package) when it is not installed. */
+export function backupTool(flavour: MysqlFlavour): string {
+  const fl = FLAVOURS[flavour];
+  return requireTool(fl.backup, 'the backup tool', fl.backupPackage);
+}
+
 /**
  * Run the backup; `onFile` is called for each file as its first chunk arrives (possibly while an
  * earlier file is still open, when the tool interleaves) and must consume `data` to its end.
  */
 export async function runPhysicalBackup(o: PhysicalBackupOptions, onFile: (f: StreamedFile) => Promise<void>): Promise<PhysicalBackupResult> {
   const fl = FLAVOURS[o.flavour];
-  const tool = requireTool(fl.backup, 'the backup tool', fl.backupPackage);
+  const tool = backupTool(o.flavour);
   const optionFile = await writeToolOptionFile(o.connection);
   // The tool keeps a few temporary files in its target dir even when streaming.
   const scratch = await mkdtemp(join(tmpdir(), 'dbtool-mybackup-'));
