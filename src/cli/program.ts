@@ -243,7 +243,9 @@ export function buildProgram(): Command {
       }
       const mysqlResult = await withRepo(s, async (repo) => {
         // Engines whose backups are applied as a chain restore with their own recipe.
-        if (!(await sourceEngine(repo, s.source))?.capabilities.chainRestore) return undefined;
+        // The source's recorded engine; for a source with nothing in it yet, the configured one.
+        const engine = (await sourceEngine(repo, s.source)) ?? engineFor(s.connection.engine);
+        if (!engine.capabilities.chainRestore) return undefined;
         const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
         const target = mysqlTarget(o);
         return restoreMysql({ repo, source: s.source, targetDir: o.targetDir, label: o.backup, force: !!o.force, target, start: o.start ? { port: o.port! } : undefined, replayAs: { user: s.connection.user, password: s.connection.password }, owner, reporter: reporter() });
