@@ -11,7 +11,7 @@ import type { GlobalFlags, Settings } from '../config/settings.js';
 import type { PgConnectionOptions } from '../engine/postgres/connection.js';
 import { engineFor } from '../engine/engine.js';
 import type { MysqlConnectionOptions } from '../engine/mysql/connection.js';
-import { parseBinlogPosition } from '../command/restore/mysql-plan.js';
+import { parseBinlogPosition, parseGtidList } from '../command/restore/mysql-plan.js';
 import type { MysqlTarget } from '../command/restore/mysql-plan.js';
 import { parseZonedTime } from '../core/time.js';
 import { backupMysql } from '../command/backup/mysql.js';
@@ -64,10 +64,16 @@ function mysqlConnection(s: Settings): MysqlConnectionOptions {
 }
 
 /** The recovery target of a MySQL restore: a time (zone required) or a binlog position. */
-function mysqlTarget(o: { toTime?: string; toPosition?: string; toLsn?: string; toXid?: string; toName?: string; immediate?: boolean }): MysqlTarget {
+function mysqlTarget(o: { toTime?: string; toPosition?: string; toGtid?: string; toLsn?: string; toXid?: string; toName?: string; immediate?: boolean }): MysqlTarget {
   const pgOnly = [o.toLsn !== undefined && '--to-lsn', o.toXid !== undefined && '--to-xid', o.toName !== undefined && '--to-name', o.immediate && '--immediate'].filter(Boolean);
   if (pgOnly.length) throw dbtoolError('USAGE', `${pgOnly.join(', ')} applies to PostgreSQL sources only`, 'For MySQL/MariaDB use --to-time or --to-position FILE:POS');
-  if (o.toTime !== undefined && o.toPosition !== undefined) throw dbtoolError('TARGET_INVALID', '--to-time and --to-position were both given', 'Choose one recovery target');
+  const given = [o.toTime !== undefined && '--to-time', o.toPosition !== undefined && '--to-position', o.toGtid !== undefined && '--to-gtid'].filter(Boolean);
+  if (given.length > 1) throw dbtoolError('TARGET_INVALID', `${given.join(' and ')} were both given`, 'Choose one recovery target');
+  if (o.toGtid !== undefined) {
+    const gtids = parseGtidList(o.toGtid);
+    if (gtids.size === 0) throw dbtoolError('TARGET_INVALID', '--to-gtid is empty', 'Write e.g. --to-gtid 0-1-42');
+    return { kind: 'gtid', gtids, text: o.toGtid.trim() };
+  }
   if (o.toTime !== undefined) return { kind: 'time', time: parseZonedTime(o.toTime).date, text: o.toTime };
   if (o.toPosition !== undefined) return { kind: 'position', point: parseBinlogPosition(o.toPosition), text: o.toPosition };
   return { kind: 'none' };
@@ -224,6 +230,7 @@ export function buildProgram(): Command {
     .option('--to-name <name>', 'recover to this restore point (pg_create_restore_point)')
     .option('--immediate', 'stop as soon as the backup is consistent')
     .option('--to-position <file:pos>', 'MySQL/MariaDB: replay binlogs up to this binlog position')
+    .option('--to-gtid <gtid>', 'MariaDB: replay binlogs up to and including this GTID (domain-server-seq[,…])')
     .addOption(new Option('--target-action <action>', 'what the server does at the target').choices(['promote', 'pause', 'shutdown'] as const).default('promote' as const))
     .option('--force', 'delete what is in the target (and tablespace) directories first')
     .option('--start', 'start the restored server (needs --port) and wait until recovery is done')
@@ -254,7 +261,7 @@ export function buildProgram(): Command {
         printMysqlRestore(mysqlResult, !!globals().json, out);
         return;
       }
-      if (o.toPosition !== undefined) throw dbtoolError('USAGE', '--to-position applies to MySQL/MariaDB sources only', 'For PostgreSQL use --to-lsn, --to-time, --to-xid or --to-name');
+      if (o.toPosition !== undefined || o.toGtid !== undefined) throw dbtoolError('USAGE', `${o.toGtid !== undefined ? '--to-gtid' : '--to-position'} applies to MySQL/MariaDB sources only`, 'For PostgreSQL use --to-lsn, --to-time, --to-xid or --to-name');
       const runAs = resolveRunAs(o.runAs ?? s.runAs);
       const result = await withRepo(s, (repo) =>
         restore({

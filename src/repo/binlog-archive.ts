@@ -17,6 +17,8 @@ const metaSchema = z.object({
   endPosition: z.number().int(),
   /** when dbtool archived it: the file was complete (rotated) before this */
   archivedAt: z.string(),
+  /** MariaDB: the last GTID of each domain in the file, comma-separated */
+  lastGtids: z.string().optional(),
   sha256: z.string(),
 });
 

@@ -18,6 +18,7 @@ describe('mysql: binlog archive and point-in-time recovery', () => {
   let m1Time: Date;
   let m2Time: Date;
   let between: { file: string; position: number };
+  let m1Gtid: string;
   let afterM1: Record<string, string>;
   const dbtool = (args: string[], env: Record<string, string> = {}) => runDbtool(['--repo', repo, ...args], { env: { ...my.env, ...env }, asUser: undefined });
 
@@ -49,6 +50,7 @@ describe('mysql: binlog archive and point-in-time recovery', () => {
     m1Time = new Date();
     afterM1 = await checksums(my.connection);
     between = await masterStatus();
+    m1Gtid = (await my.query<{ g: string }>('SELECT @@gtid_binlog_pos AS g'))[0]!.g;
     // Distinct seconds: binlog event times have a resolution of one second.
     await sleep(2100);
     m2Time = new Date();
@@ -98,6 +100,13 @@ describe('mysql: binlog archive and point-in-time recovery', () => {
     await stopServerDir(r.dir);
   });
 
+  it('restores to the GTID of m1 (included): m1 and not m2', async () => {
+    const r = await restoreTo('by-gtid', ['--to-gtid', m1Gtid]);
+    assert.deepEqual(await markers(r), ['m0', 'm1']);
+    assert.match(r.stdout, new RegExp(`GTID ${m1Gtid} \\(included\\)`));
+    await stopServerDir(r.dir);
+  });
+
   it('refuses targets before the earliest backup and after the archived binlogs, writing nothing', async () => {
     const early = join(work, 'early');
     const r1 = await dbtool(['restore', '--target-dir', early, '--start', '--port', '1', '--to-time', '2001-01-01T00:00:00Z']);
@@ -110,6 +119,10 @@ describe('mysql: binlog archive and point-in-time recovery', () => {
     const noTz = await dbtool(['restore', '--target-dir', early, '--start', '--port', '1', '--to-time', '2026-01-01 10:00:00']);
     assert.equal(noTz.code, 2);
     assert.match(noTz.stderr, /no time zone/);
+    const farGtid = m1Gtid.replace(/-(\d+)$/, (_, n: string) => `-${Number(n) + 1000}`);
+    const gtidLate = await dbtool(['restore', '--target-dir', early, '--start', '--port', '1', '--to-gtid', farGtid]);
+    assert.equal(gtidLate.code, 2);
+    assert.match(gtidLate.stderr, /target GTID .* is after the archived binlogs/);
     assert.ok(!readdirSync(work).includes('early'));
   });
 });

@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mysqlRestorableWindow, parseBinlogPosition, planMysqlPitr, summariseBinlogs } from '../../src/command/restore/mysql-plan.js';
+import { mysqlRestorableWindow, parseBinlogPosition, parseGtidList, planMysqlPitr, summariseBinlogs } from '../../src/command/restore/mysql-plan.js';
 import type { BinlogView } from '../../src/command/restore/mysql-plan.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 
@@ -48,6 +48,22 @@ describe('mysql PITR plan', () => {
     const nolog = backup('20261124T100000Z-F', '2026-11-24T10:00:00Z', undefined);
     assert.throws(() => planMysqlPitr([nolog], logs, time('2026-11-24T11:00:00Z'), undefined, 'main'), /no binlog coordinates/);
     assert.throws(() => parseBinlogPosition('binlog:1'), /not a binlog position/);
+  });
+
+  it('plans a GTID target: the backup not past it, the files until one holds it', () => {
+    const g1 = { ...b1, mysql: { binlog: { file: 'binlog.000001', position: 500, gtid: '0-1-10' } } } as unknown as Manifest;
+    const g2 = { ...b2, mysql: { binlog: { file: 'binlog.000003', position: 200, gtid: '0-1-30' } } } as unknown as Manifest;
+    const glogs = logs.map((l, i) => ({ ...l, lastGtids: `0-1-${(i + 1) * 10 + 5}` }));
+    const gtid = (text: string) => ({ kind: 'gtid' as const, gtids: parseGtidList(text), text });
+    const p = planMysqlPitr([g1, g2], glogs, gtid('0-1-22'), undefined, 'main');
+    assert.equal(p.backup, g1);
+    assert.deepEqual(p.files.map((f) => f.seq), [1, 2]);
+    assert.deepEqual(p.stop, { kind: 'gtid', gtid: '0-1-22' });
+    assert.equal(planMysqlPitr([g1, g2], glogs, gtid('0-1-31'), undefined, 'main').backup, g2);
+    assert.throws(() => planMysqlPitr([g1, g2], glogs, gtid('0-1-5'), undefined, 'main'), /before the earliest backup .* is at GTID 0-1-10/);
+    assert.throws(() => planMysqlPitr([g1, g2], glogs, gtid('0-1-99'), undefined, 'main'), /target GTID 0-1-99 is after the archived binlogs/);
+    assert.throws(() => parseGtidList('0-1'), /not a GTID/);
+    assert.throws(() => parseGtidList('0-1-2,0-1-3'), /domain 0 twice/);
   });
 
   it('reports the window and the range with gaps', () => {

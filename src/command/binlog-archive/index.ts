@@ -53,7 +53,7 @@ export async function binlogArchiveOnce(o: BinlogArchiveOptions): Promise<Binlog
         throw dbtoolError('TOOL_FAILED', `binlog ${b.name} copied as ${content.length} bytes, but the server lists ${b.size}`, 'Retry; check the server log');
       }
       const f = binlogFileFacts(content, b.name);
-      await putBinlog(o.repo, o.source, { name: b.name, size: content.length, firstTime: f.firstTime.toISOString(), lastTime: f.lastTime.toISOString(), endPosition: f.endPosition, archivedAt: new Date().toISOString() }, content);
+      await putBinlog(o.repo, o.source, { name: b.name, size: content.length, firstTime: f.firstTime.toISOString(), lastTime: f.lastTime.toISOString(), endPosition: f.endPosition, archivedAt: new Date().toISOString(), lastGtids: f.lastGtids }, content);
       result.archived.push(b.name);
       o.reporter.info(`binlog-archive: ${b.name} (${content.length} bytes, events ${f.firstTime.toISOString()} .. ${f.lastTime.toISOString()})`);
     }

@@ -41,7 +41,38 @@ export interface BinlogPoint {
   position: number;
 }
 
-export type MysqlTarget = { kind: 'none' } | { kind: 'time'; time: Date; text: string } | { kind: 'position'; point: BinlogPoint; text: string };
+/** A MariaDB GTID position: per replication domain, the sequence number reached. */
+export type GtidState = Map<number, bigint>;
+
+export type MysqlTarget =
+  | { kind: 'none' }
+  | { kind: 'time'; time: Date; text: string }
+  | { kind: 'position'; point: BinlogPoint; text: string }
+  | { kind: 'gtid'; gtids: GtidState; text: string };
+
+/** 'domain-server-seq[,…]' (MariaDB), one per domain; '' is the empty state. */
+export function parseGtidList(text: string, what = 'GTID'): GtidState {
+  const out: GtidState = new Map();
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d+)-(\d+)-(\d+)$/.exec(part);
+    if (!m) throw dbtoolError('TARGET_INVALID', `'${text}' is not a ${what} (domain-server-sequence)`, 'Write e.g. 0-1-42 (SELECT @@gtid_binlog_pos shows the current one); MySQL UUID GTIDs are not supported');
+    if (out.has(Number(m[1]))) throw dbtoolError('TARGET_INVALID', `'${text}' names domain ${m[1]} twice`, 'Give one GTID per replication domain');
+    out.set(Number(m[1]), BigInt(m[3]!));
+  }
+  return out;
+}
+
+/** Every domain of `target` is reached by `state` (at or past its sequence number). */
+function gtidReached(state: GtidState, target: GtidState): boolean {
+  for (const [d, seq] of target) if ((state.get(d) ?? 0n) < seq) return false;
+  return true;
+}
+
+/** `state` is at or before `target` in every domain of the target. */
+function gtidNotPast(state: GtidState, target: GtidState): boolean {
+  for (const [d, seq] of target) if ((state.get(d) ?? 0n) > seq) return false;
+  return true;
+}
 
 /** What the planner needs of an archived binlog. */
 export interface BinlogView {
@@ -49,6 +80,8 @@ export interface BinlogView {
   seq: number;
   size: number;
   lastTime: Date;
+  /** MariaDB: last GTID per domain in the file ('d-s-n,…') */
+  lastGtids?: string;
 }
 
 export interface MysqlPitrPlan {
@@ -57,7 +90,7 @@ export interface MysqlPitrPlan {
   files: BinlogView[];
   startPosition: number;
   /** replay stops before this (time) or at this position of the last file */
-  stop: { kind: 'time'; time: Date } | { kind: 'position'; position: number };
+  stop: { kind: 'time'; time: Date } | { kind: 'position'; position: number } | { kind: 'gtid'; gtid: string };
 }
 
 function seqOf(name: string): number {
@@ -91,13 +124,15 @@ export function planMysqlPitr(manifests: Manifest[], binlogs: BinlogView[], targ
   const candidates = label !== undefined ? [chooseMysqlBackup(mine, label, source)] : mine;
   const reaches = (m: Manifest): boolean => {
     if (target.kind === 'time') return new Date(m.stopTime).getTime() <= target.time.getTime();
+    if (target.kind === 'gtid') return m.mysql?.binlog?.gtid !== undefined && gtidNotPast(parseGtidList(m.mysql.binlog.gtid), target.gtids);
     const p = pointOf(m);
     return p !== undefined && before(p, target.point);
   };
   const backup = [...candidates].reverse().find(reaches);
   if (!backup) {
     const first = candidates[0]!;
-    const where = target.kind === 'time' ? `ended at ${first.stopTime}` : `is at binlog ${first.mysql?.binlog ? `${first.mysql.binlog.file}:${first.mysql.binlog.position}` : '(none)'}`;
+    const b = first.mysql?.binlog;
+    const where = target.kind === 'time' ? `ended at ${first.stopTime}` : target.kind === 'gtid' ? `is at GTID ${b?.gtid ?? '(none)'}` : `is at binlog ${b ? `${b.file}:${b.position}` : '(none)'}`;
     throw dbtoolError('TARGET_OUT_OF_RANGE', `the target ${target.text} is before ${label !== undefined ? `backup ${first.label}, which` : `the earliest backup ${first.label}, which`} ${where}`, 'Choose a later target (`dbtool info` shows the restorable window)');
   }
   const start = pointOf(backup);
@@ -121,6 +156,18 @@ export function planMysqlPitr(manifests: Manifest[], binlogs: BinlogView[], targ
       throw dbtoolError('TARGET_OUT_OF_RANGE', `the target ${target.text} is after the archived binlogs, which end at ${last.lastTime.toISOString()} (${last.name})`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
     }
     return { backup, files: files.slice(0, end + 1), startPosition: start.position, stop: { kind: 'time', time: target.time } };
+  }
+  if (target.kind === 'gtid') {
+    // The archive reaches the target once the files so far hold its sequence number in every domain.
+    const seen: GtidState = new Map();
+    const end = files.findIndex((b) => {
+      for (const [d, seq] of parseGtidList(b.lastGtids ?? '')) if (seq > (seen.get(d) ?? 0n)) seen.set(d, seq);
+      return gtidReached(seen, target.gtids);
+    });
+    if (end < 0) {
+      throw dbtoolError('TARGET_OUT_OF_RANGE', `the target GTID ${target.text} is after the archived binlogs, which end at ${last.name}${last.lastGtids ? ` (GTID ${last.lastGtids})` : ''}`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
+    }
+    return { backup, files: files.slice(0, end + 1), startPosition: start.position, stop: { kind: 'gtid', gtid: target.text } };
   }
   const end = files.findIndex((b) => b.seq === target.point.seq);
   if (end < 0 || target.point.position > files[end]!.size) {

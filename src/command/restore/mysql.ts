@@ -100,7 +100,7 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<MysqlRestore
   if (o.target.kind !== 'none') {
     if (!o.start) throw dbtoolError('USAGE', 'a recovery target replays binlogs into the restored server, which needs --start and --port', 'Add --start --port PORT');
     const archived = await listBinlogs(o.repo, o.source);
-    pitr = planMysqlPitr(manifests, archived.map((b) => ({ name: b.name, seq: b.seq, size: b.size, lastTime: new Date(b.lastTime) })), o.target, o.label, o.source);
+    pitr = planMysqlPitr(manifests, archived.map((b) => ({ name: b.name, seq: b.seq, size: b.size, lastTime: new Date(b.lastTime), lastGtids: b.lastGtids })), o.target, o.label, o.source);
   }
   const chosen = pitr?.backup ?? chooseMysqlBackup(manifests, o.label, o.source);
   const chain = chainOf(chosen, manifests);
@@ -167,7 +167,8 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<MysqlRestore
       await writeFile(p, await getBinlog(o.repo, o.source, b.name), { mode: 0o600 });
       paths.push(p);
     }
-    const stop = pitr.stop.kind === 'time' ? `events before ${binlogDatetime(pitr.stop.time)} UTC` : `${pitr.files[pitr.files.length - 1]!.name}:${pitr.stop.position}`;
+    const stop =
+      pitr.stop.kind === 'time' ? `events before ${binlogDatetime(pitr.stop.time)} UTC` : pitr.stop.kind === 'gtid' ? `GTID ${pitr.stop.gtid} (included)` : `${pitr.files[pitr.files.length - 1]!.name}:${pitr.stop.position}`;
     o.reporter.info(`restore: replaying ${pitr.files.map((b) => b.name).join(', ')} from position ${pitr.startPosition} up to ${stop}`);
     await replayBinlogs({ files: paths, startPosition: pitr.startPosition, stop: pitr.stop, connection: { socket, ...o.replayAs }, flavour });
     result.replay = { files: pitr.files.map((b) => b.name), from: `${pitr.files[0]!.name}:${pitr.startPosition}`, stop };

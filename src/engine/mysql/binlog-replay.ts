@@ -15,7 +15,7 @@ export interface ReplayOptions {
   /** position in the first file */
   startPosition: number;
   /** stop before the first event at or after this time, or at this position of the last file */
-  stop: { kind: 'time'; time: Date } | { kind: 'position'; position: number };
+  stop: { kind: 'time'; time: Date } | { kind: 'position'; position: number } | { kind: 'gtid'; gtid: string };
   /** the server to apply to */
   connection: MysqlConnectionOptions;
   flavour: MysqlFlavour;
@@ -36,7 +36,8 @@ export async function replayBinlogs(o: ReplayOptions): Promise<void> {
   const client = requireTool(fl.client, 'the client', pkg);
   const optionFile = await writeToolOptionFile(o.connection);
   try {
-    const stop = o.stop.kind === 'time' ? `--stop-datetime=${binlogDatetime(o.stop.time)}` : `--stop-position=${o.stop.position}`;
+    // A GTID stop is inclusive (MariaDB 10.8+); a numeric one applies to the last file.
+    const stop = o.stop.kind === 'time' ? `--stop-datetime=${binlogDatetime(o.stop.time)}` : o.stop.kind === 'gtid' ? `--stop-position=${o.stop.gtid}` : `--stop-position=${o.stop.position}`;
     const reader = spawn(binlogTool, ['--no-defaults', `--start-position=${o.startPosition}`, stop, ...o.files], { env: { ...process.env, TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const writer = spawn(client, [optionFile.arg, '--binary-mode'], { stdio: ['pipe', 'ignore', 'pipe'] });
     const collect = (s: NodeJS.ReadableStream) => {
