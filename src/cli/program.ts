@@ -17,6 +17,7 @@ import { parseZonedTime } from '../core/time.js';
 import { backupMysql } from '../command/backup/mysql.js';
 import { restoreMysql, sourceEngine } from '../command/restore/mysql.js';
 import { binlogArchiveOnce } from '../command/binlog-archive/index.js';
+import { binlogArchiveStream } from '../command/binlog-archive/stream.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { backup } from '../command/backup/index.js';
@@ -182,20 +183,30 @@ export function buildProgram(): Command {
 
   program
     .command('binlog-archive')
-    .description('MySQL/MariaDB: copy every complete binlog not yet archived into the repository (rotating first); repeats every --interval unless --once')
-    .option('--once', 'one pass, then exit')
-    .option('--interval <seconds>', 'seconds between passes (default 60)', intArg('--interval', 1, 86400))
+    .description('MySQL/MariaDB: archive binlogs into the repository: stream them until stopped (SIGINT/SIGTERM; a restart resumes), or --once')
+    .option('--once', 'rotate the binlog, copy every complete file not yet archived, and exit')
     .action(async (o) => {
       const s = settings();
       if (!engineFor(s.connection.engine).capabilities.binlogArchive) {
         throw dbtoolError('USAGE', `binlog-archive needs a MySQL/MariaDB source, and the engine is ${s.connection.engine}`, 'Set DB_ENGINE=mysql (or --db mysql); PostgreSQL archives WAL with wal-push');
       }
-      for (;;) {
+      if (o.once) {
         const r = await withRepo(s, (repo) => binlogArchiveOnce({ repo, source: s.source, connection: mysqlConnection(s), reporter: reporter() }));
         if (globals().json) out(JSON.stringify(r));
         else if (!globals().quiet) out(`binlog-archive: ${r.archived.length} file(s) archived${r.archived.length ? ` (${r.archived[0]} .. ${r.archived[r.archived.length - 1]})` : ''}, ${r.skipped} already there; current file ${r.current ?? '-'}`);
-        if (o.once) return;
-        await new Promise((resolve) => setTimeout(resolve, (o.interval ?? 60) * 1000));
+        return;
+      }
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const r = await withRepo(s, (repo) => binlogArchiveStream({ repo, source: s.source, connection: mysqlConnection(s), reporter: reporter(), signal: abort.signal }));
+        if (globals().json) out(JSON.stringify(r));
+        else if (!globals().quiet) out(`binlog-archive: stopped; ${r.archived.length} file(s) archived`);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
       }
     });
 
