@@ -53,7 +53,7 @@ function intArg(name: string, min: number, max: number) {
 
 function pgConnection(s: Settings): PgConnectionOptions {
   if (s.connection.engine !== 'postgres') {
-    throw dbtoolError('USAGE', `engine '${s.connection.engine}' is not supported by this version of dbtool`, 'Use a PostgreSQL source');
+    throw dbtoolError('USAGE', `this command supports only PostgreSQL sources in this version of dbtool (the engine is '${s.connection.engine}')`, 'Use a PostgreSQL source');
   }
   const { host, port, user, password, database } = s.connection;
   return { host, port, user, password, database };

@@ -78,6 +78,13 @@ describe('mysql bad input', () => {
     assert.ok(!readdirSync(work).includes('t'));
   });
 
+  it('another server into the same source: REPO_OTHER_CLUSTER', async () => {
+    const before = listTree(repo);
+    const r = await dbtool(repo, noBinlog, ['backup']);
+    assertOneLine(r, 2, /^dbtool: source 'main' in .* belongs to mysql system .*, but this is mysql system /);
+    assert.deepEqual(listTree(repo), before);
+  });
+
   it('a server without binlogs: binlog-archive refuses, PITR after its backup is out of range', async () => {
     assertOneLine(await dbtool(repo2, noBinlog, ['binlog-archive', '--once']), 2, /^dbtool: binary logging is off on this server/);
     const b = await dbtool(repo2, noBinlog, ['backup', '--json']);

@@ -122,12 +122,12 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<MysqlRestore
       bytes += r.bytes;
     };
     await write(chain[0]!, targetDir);
-    await prepareBackup(targetDir, flavour);
+    await prepareBackup(targetDir, flavour, undefined, chain.length === 1);
     for (const [i, inc] of chain.slice(1).entries()) {
       const dir = join(work, `inc-${i}`);
       await write(inc, dir);
       o.reporter.info(`restore: applying ${inc.type} ${inc.label}`);
-      await prepareBackup(targetDir, flavour, dir);
+      await prepareBackup(targetDir, flavour, dir, i === chain.length - 2);
       await rm(dir, { recursive: true, force: true });
     }
   } catch (e) {

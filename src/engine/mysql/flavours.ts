@@ -21,6 +21,8 @@ export interface FlavourTools {
   checkpointsFile: string;
   /** extra flags the backup tool needs for a streamed backup */
   backupFlags: string[];
+  /** every prepare but the last of a chain needs --apply-log-only (xtrabackup; mariabackup ≥ 10.2 does not) */
+  applyLogOnlyBeforeLast: boolean;
 }
 
 export const FLAVOURS: Record<MysqlFlavour, FlavourTools> = {
@@ -36,6 +38,7 @@ export const FLAVOURS: Record<MysqlFlavour, FlavourTools> = {
     binlogInfoFiles: ['mariadb_backup_binlog_info', 'xtrabackup_binlog_info'],
     checkpointsFile: 'xtrabackup_checkpoints',
     backupFlags: [],
+    applyLogOnlyBeforeLast: false,
   },
   mysql: {
     server: ['mysqld'],
@@ -50,6 +53,7 @@ export const FLAVOURS: Record<MysqlFlavour, FlavourTools> = {
     checkpointsFile: 'xtrabackup_checkpoints',
     // xtrabackup 8 refuses a server it does not know the exact version of without this.
     backupFlags: ['--no-server-version-check'],
+    applyLogOnlyBeforeLast: true,
   },
 };
 

@@ -11,13 +11,17 @@ function lastLines(text: string, n: number): string {
   return text.split('\n').map((l) => l.trim()).filter(Boolean).slice(-n).join(' | ');
 }
 
-/** `--prepare` the backup in `dir`; with `incrementalDir`, apply that increment to it. */
-export async function prepareBackup(dir: string, flavour: MysqlFlavour, incrementalDir?: string): Promise<void> {
+/**
+ * `--prepare` the backup in `dir`; with `incrementalDir`, apply that increment to it. `last`: no
+ * increment follows (xtrabackup then rolls back uncommitted transactions; before, it must not).
+ */
+export async function prepareBackup(dir: string, flavour: MysqlFlavour, incrementalDir: string | undefined, last: boolean): Promise<void> {
   const fl = FLAVOURS[flavour];
   const tool = requireTool(fl.backup, 'the backup tool', fl.backupPackage);
   // No option files but the backup's own: the host's my.cnf must not steer the prepare.
   const args = ['--no-defaults', '--prepare', `--target-dir=${dir}`];
   if (incrementalDir) args.push(`--incremental-dir=${incrementalDir}`);
+  if (!last && fl.applyLogOnlyBeforeLast) args.push('--apply-log-only');
   const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
     const child = spawn(tool, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
