@@ -18,6 +18,7 @@ import { backupMysql } from '../command/backup/mysql.js';
 import { restoreMysql, sourceEngine } from '../command/restore/mysql.js';
 import { binlogArchiveOnce } from '../command/binlog-archive/index.js';
 import { binlogArchiveStream } from '../command/binlog-archive/stream.js';
+import { checkMysql } from '../command/check/mysql.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { backup } from '../command/backup/index.js';
@@ -310,6 +311,12 @@ export function buildProgram(): Command {
     .option('--timeout <seconds>', 'how long to wait for the switched segment (default 60)', intArg('--timeout', 1, 86400))
     .action(async (o) => {
       const s = settings();
+      if (engineFor(s.connection.engine).capabilities.binlogArchive) {
+        const m = await withRepo(s, (repo) => checkMysql({ repo, source: s.source, connection: mysqlConnection(s), reporter: reporter() }));
+        if (globals().json) out(JSON.stringify(m));
+        else out(`check passed: log_bin ON, binlog_format ${m.binlogFormat}, server_id ${m.serverId}, ${m.backupTool} installed; ${m.archived} archived into the repository`);
+        return;
+      }
       const r = await withRepo(s, (repo) =>
         check({ repo, source: s.source, connection: pgConnection(s), repoLocation: absoluteRepo(requireRepo(s)), timeoutSeconds: o.timeout ?? 60, reporter: reporter() }),
       );

@@ -85,7 +85,14 @@ describe('mysql bad input', () => {
     assert.deepEqual(listTree(repo), before);
   });
 
-  it('a server without binlogs: binlog-archive refuses, PITR after its backup is out of range', async () => {
+  it('check passes on a server with binlogs, and archives a binlog to prove it', async () => {
+    const r = await dbtool(repo, my, ['check']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^check passed: log_bin ON, binlog_format ROW, server_id 1, mariadb-backup installed; binlog\.\d+ archived into the repository/);
+  });
+
+  it('a server without binlogs: check and binlog-archive refuse, PITR after its backup is out of range', async () => {
+    assertOneLine(await dbtool(repo2, noBinlog, ['check']), 2, /^dbtool: binary logging is off on this server \(log_bin OFF\)/);
     assertOneLine(await dbtool(repo2, noBinlog, ['binlog-archive', '--once']), 2, /^dbtool: binary logging is off on this server/);
     const b = await dbtool(repo2, noBinlog, ['backup', '--json']);
     assert.equal(b.code, 0, b.stderr);
