@@ -103,5 +103,6 @@ export function printExpire(r: ExpireResult, json: boolean, out: Out): void {
   out(`${r.dryRun ? 'dry run: ' : ''}${verb} ${r.plan.expire.length} backup(s)${r.plan.expire.length ? `: ${r.plan.expire.join(', ')}` : ''}`);
   for (const label of r.plan.keep) out(`keep ${label}: ${r.plan.reasons[label]!.join('; ')}`);
   out(`${verb} ${r.archive.files} archive file(s) (${formatBytes(r.archive.bytes)})${r.archive.first ? `: ${r.archive.first} .. ${r.archive.last}` : ''}`);
+  if (r.binlogs) out(`${verb} ${r.binlogs.files} binlog(s) (${formatBytes(r.binlogs.bytes)})${r.binlogs.first ? `: ${r.binlogs.first} .. ${r.binlogs.last}` : ''}`);
   out(`${verb} ${r.chunks.count} chunk(s) no kept backup references (${formatBytes(r.chunks.bytes)})${r.gcSkipped ? `; chunk collection skipped: ${r.gcSkipped}` : ''}`);
 }

@@ -125,4 +125,29 @@ describe('mysql: binlog archive and point-in-time recovery', () => {
     assert.match(gtidLate.stderr, /target GTID .* is after the archived binlogs/);
     assert.ok(!readdirSync(work).includes('early'));
   });
+
+  it('expire --keep-full 1 removes the old full and the binlogs before the new full, and restores still work', async () => {
+    const b = await dbtool(['backup', '--json']);
+    assert.equal(b.code, 0, b.stderr);
+    const newFull = JSON.parse(b.stdout) as { label: string; binlog: { file: string } };
+    assert.equal((await dbtool(['binlog-archive', '--once'])).code, 0);
+    const e = await dbtool(['expire', '--keep-full', '1', '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    const r = JSON.parse(e.stdout) as { plan: { keep: string[]; expire: string[] }; binlogs: { files: number; last: string } };
+    assert.deepEqual(r.plan.keep, [newFull.label]);
+    assert.equal(r.plan.expire.length, 1);
+    assert.ok(r.binlogs.files >= 1 && r.binlogs.last < newFull.binlog.file, JSON.stringify(r.binlogs));
+    const info = JSON.parse((await dbtool(['info', '--json'])).stdout) as { binlogs: { from: string } };
+    assert.equal(info.binlogs.from, newFull.binlog.file);
+    // The current file is not archived yet: the target is out of range, refused before writing.
+    const current = await dbtool(['restore', '--target-dir', join(work, 'after-expire'), '--start', '--port', '1', '--to-position', `${(await masterStatus()).file}:4`]);
+    assert.equal(current.code, 2, current.stderr);
+    assert.match(current.stderr, /after the archived binlogs/);
+    await my.query("INSERT INTO app.markers (name, at) VALUES ('m3', now(6))");
+    const m3At = await masterStatus();
+    assert.equal((await dbtool(['binlog-archive', '--once'])).code, 0);
+    const again = await restoreTo('after-expire-2', ['--to-position', `${m3At.file}:${m3At.position}`]);
+    assert.deepEqual(await markers(again), ['m0', 'm1', 'm2', 'm3']);
+    await stopServerDir(again.dir);
+  });
 });
