@@ -126,7 +126,7 @@ export function buildProgram(): Command {
     .option('--config <file>', 'config file (YAML or JSON); env DBTOOL_CONFIG')
     .option('--repo <location>', 'repository: a path (or file:// URL); env DBTOOL_REPO')
     .option('--source <name>', 'which source (database cluster) in the repository; env DBTOOL_SOURCE (default main)')
-    .option('--db <engine>', 'database engine: postgres; env DB_ENGINE')
+    .option('--db <engine>', 'database engine: postgres or mysql (MariaDB too); env DB_ENGINE')
     .option('--json', 'machine-readable output on stdout')
     .option('--quiet', 'no progress or messages, only errors')
     .option('--debug', 'stack traces on errors')

@@ -1,9 +1,9 @@
 // `dbtool restore` of a MySQL/MariaDB source: materialise the chain (full, then each increment),
-// prepare the full and apply each increment, hand the directory to the server's user, and
-// optionally start the server on 127.0.0.1.
+// prepare the full and apply each increment, hand the directory to the server's user, optionally
+// start the server on 127.0.0.1, and replay archived binlogs up to a recovery target.
 
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dbtoolError } from '../../core/errors.js';
@@ -12,17 +12,16 @@ import type { OsUser } from '../../core/os-user.js';
 import type { Reporter } from '../../core/reporter.js';
 import { engineFor } from '../../engine/engine.js';
 import type { Engine } from '../../engine/engine.js';
+import { binlogDatetime, replayBinlogs } from '../../engine/mysql/binlog-replay.js';
+import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
 import { startMysqld } from '../../engine/mysql/instance.js';
 import { prepareBackup } from '../../engine/mysql/prepare.js';
+import { getBinlog, listBinlogs } from '../../repo/binlog-archive.js';
 import { materialise } from '../../repo/materialise.js';
 import { loadManifests } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { readSourceIdentity } from '../../repo/source-identity.js';
-import { binlogDatetime, replayBinlogs } from '../../engine/mysql/binlog-replay.js';
-import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
-import { getBinlog, listBinlogs } from '../../repo/binlog-archive.js';
-import { writeFile } from 'node:fs/promises';
 import { chainOf, chooseMysqlBackup, planMysqlPitr } from './mysql-plan.js';
 import type { MysqlPitrPlan, MysqlTarget } from './mysql-plan.js';
 

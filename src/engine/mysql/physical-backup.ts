@@ -85,6 +85,10 @@ export async function runPhysicalBackup(o: PhysicalBackupOptions, onFile: (f: St
     const open = new Map<string, { ch: BufferChannel; done: Promise<void> }>();
     const finished = new Set<string>();
     const startFile = (path: string) => {
+      // The path becomes a file under the restore directory: never absolute, never upwards.
+      if (path.startsWith('/') || path.split('/').some((p) => p === '..' || p === '')) {
+        throw dbtoolError('SERVER_PROTOCOL', `the backup stream names a file outside the backup ('${path}')`, 'Check the backup tool; retry the backup');
+      }
       if (finished.has(path)) throw dbtoolError('SERVER_PROTOCOL', `the backup stream sent ${path} twice`, 'Retry the backup; report a bug if it persists');
       const ch = new BufferChannel();
       const done = onFile({ path, data: ch });
