@@ -3,7 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checksums, startMariadb, stopServerDir, trackServerDir } from '../harness/mariadb-instance.js';
 import type { TestMariadb } from '../harness/mariadb-instance.js';
@@ -85,5 +85,13 @@ describe('mysql: full, incr, diff backups and chain restores', () => {
       assert.deepEqual(await checksums({ socket: res.server.socket, user: 'root' }), t.checksums, `backup ${t.label} (${t.type})`);
       await stopServerDir(target);
     }
+  });
+
+  it('connects through a MySQL option file alone (DB_DEFAULTS_FILE: socket and user in [client])', async () => {
+    const file = join(work, 'my.cnf');
+    writeFileSync(file, `[client]\nuser = root\nsocket = "${my.socket}"\n`, { mode: 0o600 });
+    const r = await runDbtool(['--repo', repo, 'backup', '--type', 'incr', '--json'], { env: { DB_ENGINE: 'mysql', DB_DEFAULTS_FILE: file }, asUser: undefined });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { parent: string }).parent, taken[taken.length - 1]!.label);
   });
 });

@@ -1,8 +1,9 @@
-// What `check` reports about a MySQL server's settings: binlogs and server id are required, ROW is advised.
+// What `check` reports about a MySQL server's settings (binlogs and server id required, ROW advised), and option files.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mysqlSettingsProblems } from '../../src/command/check/mysql.js';
+import { parseOptionFile } from '../../src/engine/mysql/option-file.js';
 
 describe('mysql check settings', () => {
   it('passes binlogs on with a server id and ROW format', () => {
@@ -14,5 +15,13 @@ describe('mysql check settings', () => {
     const mixed = mysqlSettingsProblems({ logBin: true, binlogFormat: 'MIXED', serverId: 1 });
     assert.deepEqual(mixed.errors, []);
     assert.match(mixed.warnings[0]!, /binlog_format is MIXED/);
+  });
+});
+
+describe('mysql option files', () => {
+  it('reads connection values from the client groups only', () => {
+    const text = '# comment\n[mysqld]\nport = 1\nsocket=/wrong\n[client]\nuser = "backup"\npassword=\'se"cret\'\nsocket=/run/my.sock\n!include /etc/x.cnf\n[mariadb-client]\nhost=ignored\n';
+    assert.deepEqual(parseOptionFile(text), { user: 'backup', password: 'se"cret', socket: '/run/my.sock' });
+    assert.deepEqual(parseOptionFile('[client]\nhost=db1\nport=3307\n'), { host: 'db1', port: 3307 });
   });
 });

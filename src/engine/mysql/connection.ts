@@ -8,6 +8,7 @@ import mysql from 'mysql2/promise';
 import type { Connection } from 'mysql2/promise';
 import { dbtoolError, isDbtoolError, messageOf } from '../../core/errors.js';
 import type { DbtoolError } from '../../core/errors.js';
+import { readOptionFile } from './option-file.js';
 
 /** Where and as whom to connect. The password comes from config or env, never argv. */
 export interface MysqlConnectionOptions {
@@ -28,7 +29,26 @@ export function describeMysql(o: MysqlConnectionOptions): string {
   return o.socket ? `socket ${o.socket}` : `${o.host ?? 'localhost'}:${o.port ?? 3306}`;
 }
 
-export async function connectMysql(o: MysqlConnectionOptions): Promise<Connection> {
+/**
+ * The connection as the tools will see it: values from the option file's client groups, under
+ * the ones given explicitly (a socket given explicitly wins over a host from the file, and back).
+ */
+export function effectiveConnection(o: MysqlConnectionOptions): MysqlConnectionOptions {
+  if (!o.defaultsFile) return o;
+  const f = readOptionFile(o.defaultsFile);
+  const explicitTcp = o.host !== undefined || o.port !== undefined;
+  return {
+    ...o,
+    user: o.user ?? f.user,
+    password: o.password ?? f.password,
+    socket: o.socket ?? (explicitTcp ? undefined : f.socket),
+    host: o.host ?? (o.socket !== undefined ? undefined : f.host),
+    port: o.port ?? (o.socket !== undefined ? undefined : f.port),
+  };
+}
+
+export async function connectMysql(given: MysqlConnectionOptions): Promise<Connection> {
+  const o = effectiveConnection(given);
   try {
     return await mysql.createConnection({
       host: o.socket ? undefined : (o.host ?? '127.0.0.1'),
@@ -99,7 +119,8 @@ export interface ToolOptionFile {
  * Write the connection as an option file (mode 0600 in a private temp dir) so the password never
  * shows in argv. A user option file is `!include`d first; our values win.
  */
-export async function writeToolOptionFile(o: MysqlConnectionOptions): Promise<ToolOptionFile> {
+export async function writeToolOptionFile(given: MysqlConnectionOptions): Promise<ToolOptionFile> {
+  const o = effectiveConnection(given);
   const dir = await mkdtemp(join(tmpdir(), 'dbtool-my-'));
   const lines: string[] = [];
   if (o.defaultsFile) lines.push(`!include ${o.defaultsFile}`);
