@@ -77,6 +77,7 @@ export function printVerify(r: VerifyReport, json: boolean, out: Out): void {
   for (const m of r.badManifests) out(`manifest ${m.label}: ${m.problems.join('; ')}`);
   for (const w of r.missingWal) out(`backup ${w.label}: WAL not archived: ${w.segments.join(', ')}`);
   for (const g of r.gaps) out(`archive gap on timeline ${g.timeline}: ${g.from === g.to ? g.from : `${g.from} .. ${g.to}`}`);
+  for (const p of r.binlogProblems ?? []) out(p);
   if (r.ok) out('everything verified');
 }
 

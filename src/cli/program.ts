@@ -342,7 +342,7 @@ export function buildProgram(): Command {
       const report = await withRepo(s, (repo) => verify({ repo, source: s.source, label: o.backup, reporter: reporter() }));
       printVerify(report, !!globals().json, out);
       if (!report.ok) {
-        const n = report.badChunks.length + report.badManifests.length + report.missingWal.length + report.gaps.length;
+        const n = report.badChunks.length + report.badManifests.length + report.missingWal.length + report.gaps.length + (report.binlogProblems?.length ?? 0);
         throw dbtoolError('VERIFY_FAILED', `verify found ${n} problem(s) in ${report.backups.length} backup(s)`, 'See the report above; restore from a backup it does not name');
       }
     });

@@ -3,7 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { startMariadb, stopServerDir } from '../harness/mariadb-instance.js';
 import type { TestMariadb } from '../harness/mariadb-instance.js';
@@ -89,6 +89,25 @@ describe('mysql bad input', () => {
     const r = await dbtool(repo, my, ['check']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^check passed: log_bin ON, binlog_format ROW, server_id 1, mariadb-backup installed; binlog\.\d+ archived into the repository/);
+  });
+
+  it('verify names a damaged binlog and a backup whose base is gone', async () => {
+    const ok = await dbtool(repo, my, ['verify']);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const incr = await dbtool(repo, my, ['backup', '--type', 'incr', '--json']);
+    assert.equal(incr.code, 0, incr.stderr);
+    const base = (JSON.parse(incr.stdout) as { parent: string }).parent;
+    const binlogDir = join(repo, 'archive', 'main', 'binlog');
+    const victim = readdirSync(binlogDir).find((n) => !n.endsWith('.meta'))!;
+    const bytes = readFileSync(join(binlogDir, victim));
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    writeFileSync(join(binlogDir, victim), bytes);
+    rmSync(join(repo, 'backups', 'main', `${base}.manifest`));
+    const r = await dbtool(repo, my, ['verify']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, new RegExp(`binlog ${victim.replace(/\./g, '\\.')}`));
+    assert.match(r.stdout, new RegExp(`its base backup ${base} is missing`));
+    assert.match(r.stderr, /^dbtool: verify found 2 problem\(s\)/m);
   });
 
   it('a server without binlogs: check and binlog-archive refuse, PITR after its backup is out of range', async () => {
