@@ -1,10 +1,11 @@
-// Retention for MySQL sources: a kept increment keeps its chain; binlogs before the oldest kept
-// backup's binlog file go.
+// Retention and verify for MySQL sources: a kept increment keeps its chain; binlogs before the
+// oldest kept backup's binlog file go; a backup whose base is gone is reported.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { binlogsToExpire } from '../../src/command/expire/binlog-plan.js';
 import { planExpire } from '../../src/command/expire/plan.js';
+import { chainProblems } from '../../src/command/verify/mysql.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 
 function my(label: string, type: Manifest['type'], parent: string | null, stopTime: string, binlogFile?: string): Manifest {
@@ -35,5 +36,12 @@ describe('mysql retention', () => {
     assert.deepEqual(binlogsToExpire(logs, [i1, f2]).map((b) => b.seq), [1, 2, 3]);
     assert.deepEqual(binlogsToExpire(logs, [f2]).map((b) => b.seq), [1, 2, 3]);
     assert.deepEqual(binlogsToExpire(logs, [my('20261106T000000Z-F', 'full', null, '2026-11-06T00:00:00Z')]), []);
+  });
+});
+
+describe('mysql verify chains', () => {
+  it('names backups whose base is missing', () => {
+    assert.deepEqual(chainProblems([f1, i1, i2], [f1.label, i1.label, i2.label]), []);
+    assert.deepEqual(chainProblems([i2], [i2.label]), [{ label: i2.label, problems: [`its base backup ${i1.label} is missing, so it cannot be restored`] }]);
   });
 });
