@@ -53,7 +53,7 @@ export async function binlogArchiveStream(o: BinlogStreamOptions): Promise<{ arc
     await conn.end().catch(() => undefined);
   }
 
-  const tool = requireTool(FLAVOURS[flavour].binlog, 'the binlog tool', 'mariadb-client');
+  const tool = requireTool(FLAVOURS[flavour].binlog, 'the binlog tool', FLAVOURS[flavour].clientPackage);
   const optionFile = await writeToolOptionFile(o.connection);
   const spool = await mkdtemp(join(tmpdir(), 'dbtool-binlog-spool-'));
   const done: string[] = [];

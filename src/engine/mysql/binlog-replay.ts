@@ -31,7 +31,7 @@ export function binlogDatetime(t: Date): string {
 
 export async function replayBinlogs(o: ReplayOptions): Promise<void> {
   const fl = FLAVOURS[o.flavour];
-  const pkg = o.flavour === 'mariadb' ? 'mariadb-client' : 'mysql-client';
+  const pkg = fl.clientPackage;
   const binlogTool = requireTool(fl.binlog, 'the binlog tool', pkg);
   const client = requireTool(fl.client, 'the client', pkg);
   const optionFile = await writeToolOptionFile(o.connection);

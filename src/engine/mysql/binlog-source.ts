@@ -31,7 +31,7 @@ export async function listServerBinlogs(conn: Connection): Promise<ServerBinlog[
 
 /** One binlog file's bytes, copied from the server. */
 export async function fetchBinlog(o: MysqlConnectionOptions, flavour: MysqlFlavour, name: string): Promise<Buffer> {
-  const tool = requireTool(FLAVOURS[flavour].binlog, 'the binlog tool', flavour === 'mariadb' ? 'mariadb-client' : 'mysql-client');
+  const tool = requireTool(FLAVOURS[flavour].binlog, 'the binlog tool', FLAVOURS[flavour].clientPackage);
   const optionFile = await writeToolOptionFile(o);
   const dir = await mkdtemp(join(tmpdir(), 'dbtool-binlog-'));
   try {

@@ -13,6 +13,10 @@ export interface FlavourTools {
   installDb: string[];
   /** Debian package that provides the backup tool (named in TOOL_MISSING) */
   backupPackage: string;
+  /** Debian package that provides the client, dump and binlog tools */
+  clientPackage: string;
+  /** the server variable holding the executed GTID position */
+  gtidVariable: string;
   /** `--stream=<format>` of the backup tool */
   streamFormat: string;
   /** the file in a backup holding the binlog coordinates, in the order the tool may write them */
@@ -34,6 +38,8 @@ export const FLAVOURS: Record<MysqlFlavour, FlavourTools> = {
     dump: ['mariadb-dump', 'mysqldump'],
     installDb: ['mariadb-install-db', 'mysql_install_db'],
     backupPackage: 'mariadb-backup',
+    clientPackage: 'mariadb-client',
+    gtidVariable: 'gtid_binlog_pos',
     streamFormat: 'mbstream',
     binlogInfoFiles: ['mariadb_backup_binlog_info', 'xtrabackup_binlog_info'],
     checkpointsFile: 'xtrabackup_checkpoints',
@@ -48,6 +54,8 @@ export const FLAVOURS: Record<MysqlFlavour, FlavourTools> = {
     dump: ['mysqldump'],
     installDb: ['mysqld'],
     backupPackage: 'percona-xtrabackup-80',
+    clientPackage: 'mysql-client',
+    gtidVariable: 'gtid_executed',
     streamFormat: 'xbstream',
     binlogInfoFiles: ['xtrabackup_binlog_info'],
     checkpointsFile: 'xtrabackup_checkpoints',

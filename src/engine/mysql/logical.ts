@@ -23,7 +23,7 @@ function quoteIdent(name: string): string {
 }
 
 function clientPackage(flavour: MysqlFlavour): string {
-  return flavour === 'mariadb' ? 'mariadb-client' : 'mysql-client';
+  return FLAVOURS[flavour].clientPackage;
 }
 
 /** The path of a database's dump inside the backup. */

@@ -1,7 +1,7 @@
 // Facts about a MySQL/MariaDB server read over SQL: version, identity, binlog and GTID state.
 
 import type { Connection } from 'mysql2/promise';
-import { flavourOfVersion } from './flavours.js';
+import { FLAVOURS, flavourOfVersion } from './flavours.js';
 import type { MysqlFlavour } from './flavours.js';
 
 export interface MysqlServerFacts {
@@ -33,7 +33,7 @@ export async function serverFacts(conn: Connection): Promise<MysqlServerFacts> {
   const flavour = flavourOfVersion(version);
   const systemId = (await variable(conn, 'server_uuid')) ?? (await variable(conn, 'server_uid')) ?? '';
   const logBin = ((await variable(conn, 'log_bin')) ?? 'OFF').toUpperCase() === 'ON';
-  const gtid = (flavour === 'mariadb' ? await variable(conn, 'gtid_binlog_pos') : await variable(conn, 'gtid_executed')) ?? '';
+  const gtid = (await variable(conn, FLAVOURS[flavour].gtidVariable)) ?? '';
   const datadir = (await variable(conn, 'datadir')) ?? '';
   return { version, versionNum: versionNumber(version), flavour, systemId, logBin, gtid, datadir };
 }
