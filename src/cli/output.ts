@@ -86,7 +86,7 @@ export function printRestoreTest(r: RestoreTestReport, json: boolean, out: Out):
     out(JSON.stringify(r, null, 2));
     return;
   }
-  out(`restore test of ${r.backup}: restored and recovered in ${formatDuration(r.restoreSeconds * 1000)}; pg_amcheck ${r.amcheck.ok ? 'clean' : 'FAILED'}`);
+  out(`restore test of ${r.backup}: restored and recovered in ${formatDuration(r.restoreSeconds * 1000)}; ${r.checker ?? 'pg_amcheck'} ${r.amcheck.ok ? 'clean' : 'FAILED'}`);
   if (r.amcheck.output) out(r.amcheck.output);
   if (r.tables.length) {
     out(formatTable(['database', 'table', 'rows'], r.tables.map((t) => [t.database, t.table, String(t.rows)])));

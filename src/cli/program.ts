@@ -19,6 +19,7 @@ import { restoreMysql, sourceEngine } from '../command/restore/mysql.js';
 import { binlogArchiveOnce } from '../command/binlog-archive/index.js';
 import { binlogArchiveStream } from '../command/binlog-archive/stream.js';
 import { checkMysql } from '../command/check/mysql.js';
+import { restoreTestMysql } from '../command/verify/restore-test-mysql.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { backup } from '../command/backup/index.js';
@@ -332,6 +333,13 @@ export function buildProgram(): Command {
     .option('--run-as <user>', 'OS user for the scratch server when run as root (default postgres)')
     .action(async (o) => {
       const s = settings();
+      if (o.restoreTest && engineFor(s.connection.engine).capabilities.chainRestore) {
+        const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
+        const r = await withRepo(s, (repo) => restoreTestMysql({ repo, source: s.source, label: o.backup, login: { user: s.connection.user, password: s.connection.password }, runAs: owner, reporter: reporter() }));
+        printRestoreTest(r, !!globals().json, out);
+        if (!r.ok) throw restoreTestFailure(r);
+        return;
+      }
       if (o.restoreTest) {
         const runAs = resolveRunAs(o.runAs ?? s.runAs);
         const r = await withRepo(s, (repo) => restoreTest({ repo, source: s.source, label: o.backup, restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"']), runAs, reporter: reporter() }));

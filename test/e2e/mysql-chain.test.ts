@@ -94,4 +94,16 @@ describe('mysql: full, incr, diff backups and chain restores', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { parent: string }).parent, taken[taken.length - 1]!.label);
   });
+
+  it('verify --restore-test restores the newest backup, checks and reads every table', async () => {
+    const r = await dbtool(['verify', '--restore-test', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as { ok: boolean; checker: string; tables: Array<{ database: string; table: string; rows: number }> };
+    assert.equal(rep.ok, true);
+    assert.equal(rep.checker, 'CHECK TABLE');
+    const [n] = await my.query<{ n: number }>('SELECT COUNT(*) AS n FROM app.items');
+    assert.equal(rep.tables.find((t) => t.database === 'app' && t.table === 'items')?.rows, Number(n!.n));
+    const text = await dbtool(['verify', '--restore-test']);
+    assert.match(text.stdout, /CHECK TABLE clean/);
+  });
 });
