@@ -21,7 +21,7 @@ export function printInfo(r: InfoReport, json: boolean, out: Out): void {
     out(
       formatTable(
         ['label', 'type', 'parent', 'stop time (UTC)', 'start LSN', 'stop LSN', 'database', 'new', 'stored', 'unique'],
-        r.backups.map((b) => [b.label, b.type, b.parent ?? '-', b.stopTime, b.startLsn ?? '-', b.stopLsn ?? '-', formatBytes(b.databaseBytes), formatBytes(b.newBytes), formatBytes(b.storedBytes), formatBytes(b.uniqueBytes)]),
+        r.backups.map((b) => [b.label, b.type, b.parent ?? '-', b.stopTime, b.startLsn ?? b.mysql?.fromLsn ?? '-', b.stopLsn ?? b.mysql?.toLsn ?? '-', formatBytes(b.databaseBytes), formatBytes(b.newBytes), formatBytes(b.storedBytes), formatBytes(b.uniqueBytes)]),
       ),
     );
   }

@@ -137,8 +137,9 @@ describe('mysql: binlog archive and point-in-time recovery', () => {
     assert.deepEqual(r.plan.keep, [newFull.label]);
     assert.equal(r.plan.expire.length, 1);
     assert.ok(r.binlogs.files >= 1 && r.binlogs.last < newFull.binlog.file, JSON.stringify(r.binlogs));
-    const info = JSON.parse((await dbtool(['info', '--json'])).stdout) as { binlogs: { from: string } };
+    const info = JSON.parse((await dbtool(['info', '--json'])).stdout) as { binlogs: { from: string }; backups: Array<{ label: string; mysql: { fromLsn: string; binlog: { file: string } } }> };
     assert.equal(info.binlogs.from, newFull.binlog.file);
+    assert.deepEqual(info.backups.map((x) => [x.label, x.mysql.fromLsn, x.mysql.binlog.file]), [[newFull.label, '0', newFull.binlog.file]]);
     // The current file is not archived yet: the target is out of range, refused before writing.
     const current = await dbtool(['restore', '--target-dir', join(work, 'after-expire'), '--start', '--port', '1', '--to-position', `${(await masterStatus()).file}:4`]);
     assert.equal(current.code, 2, current.stderr);

@@ -28,6 +28,8 @@ export interface InfoBackup {
   /** plaintext bytes of chunks no other backup references: what deleting this one would free */
   uniqueBytes: number;
   files: number;
+  /** MySQL backups: checkpoint LSNs (decimal) and the binlog coordinates of the consistent point */
+  mysql?: { fromLsn: string; toLsn: string; binlog?: { file: string; position: number; gtid?: string } };
 }
 
 export interface InfoArchiveRange {
@@ -122,6 +124,7 @@ export async function info(repo: Repository, source: string): Promise<InfoReport
     storedBytes: m.bytes.stored,
     uniqueBytes: unique.get(m.label) ?? 0,
     files: m.files.length,
+    ...(m.mysql ? { mysql: { fromLsn: m.mysql.fromLsn, toLsn: m.mysql.toLsn, ...(m.mysql.binlog ? { binlog: m.mysql.binlog } : {}) } } : {}),
   }));
 
   const seg = catalog.view.walSegmentSize;
