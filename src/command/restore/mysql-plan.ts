@@ -1,4 +1,5 @@
-// Pure decisions of a MySQL/MariaDB restore: which backup, and the chain (full → increments) to apply.
+// Pure decisions of a MySQL/MariaDB restore: which backup and its chain (full → increments), the
+// PITR plan (backup before the target, archived binlogs reaching it), the window, the binlog range.
 
 import { dbtoolError } from '../../core/errors.js';
 import type { Manifest } from '../../repo/manifest.js';

@@ -1,4 +1,4 @@
-// Facts read from a binlog file's bytes: its event times and where it ends. Layout (v4): magic
+// Facts read from a binlog file's bytes: its event times, last GTIDs and where it ends. Layout (v4): magic
 // 0xfe 'bin', then events, each with a 19-byte header: timestamp (4, LE seconds), type (1),
 // server id (4), event size (4, header and checksum included), next position (4), flags (2).
 
