@@ -21,7 +21,7 @@ export function printInfo(r: InfoReport, json: boolean, out: Out): void {
     out(
       formatTable(
         ['label', 'type', 'parent', 'stop time (UTC)', 'start LSN', 'stop LSN', 'database', 'new', 'stored', 'unique'],
-        r.backups.map((b) => [b.label, b.type, b.parent ?? '-', b.stopTime, b.startLsn ?? '-', b.stopLsn ?? '-', formatBytes(b.databaseBytes), formatBytes(b.newBytes), formatBytes(b.storedBytes), formatBytes(b.uniqueBytes)]),
+        r.backups.map((b) => [b.label, b.type, b.parent ?? '-', b.stopTime, b.startLsn ?? b.mysql?.fromLsn ?? '-', b.stopLsn ?? b.mysql?.toLsn ?? '-', formatBytes(b.databaseBytes), formatBytes(b.newBytes), formatBytes(b.storedBytes), formatBytes(b.uniqueBytes)]),
       ),
     );
   }
@@ -32,6 +32,12 @@ export function printInfo(r: InfoReport, json: boolean, out: Out): void {
     out(`archive timeline ${a.timeline}: ${a.segments ? `${a.from} .. ${a.to} (${a.segments} segments)` : 'no segments'}${a.histories.length ? `, history ${a.histories.join(' ')}` : ''}${gaps}`);
   }
   const w = r.restorableWindow;
+  if (r.binlogWindow !== undefined) {
+    const b = r.binlogs;
+    out(b ? `binlogs ${b.from} .. ${b.to} (${b.files} files, events ${b.firstTime} .. ${b.lastTime})${b.gaps.length ? `; gaps: ${b.gaps.join(', ')}` : ''}` : 'binlogs: none archived');
+    out(r.binlogWindow ? `restorable: ${r.binlogWindow.from} .. ${r.binlogWindow.to}` : 'restorable: nothing yet');
+    return;
+  }
   out(w ? `restorable: ${w.from} (LSN ${w.fromLsn}) .. ${w.to} (LSN ${w.toLsn}, timeline ${w.timeline})` : 'restorable: nothing yet');
 }
 
@@ -82,6 +88,7 @@ export function printVerify(r: VerifyReport, json: boolean, out: Out): void {
   for (const m of r.badManifests) out(`manifest ${m.label}: ${m.problems.join('; ')}`);
   for (const w of r.missingWal) out(`backup ${w.label}: WAL not archived: ${w.segments.join(', ')}`);
   for (const g of r.gaps) out(`archive gap on timeline ${g.timeline}: ${g.from === g.to ? g.from : `${g.from} .. ${g.to}`}`);
+  for (const p of r.binlogProblems ?? []) out(p);
   if (r.ok) out('everything verified');
 }
 
@@ -90,7 +97,7 @@ export function printRestoreTest(r: RestoreTestReport, json: boolean, out: Out):
     out(JSON.stringify(r, null, 2));
     return;
   }
-  out(`restore test of ${r.backup}: restored and recovered in ${formatDuration(r.restoreSeconds * 1000)}; pg_amcheck ${r.amcheck.ok ? 'clean' : 'FAILED'}`);
+  out(`restore test of ${r.backup}: restored and recovered in ${formatDuration(r.restoreSeconds * 1000)}; ${r.checker ?? 'pg_amcheck'} ${r.amcheck.ok ? 'clean' : 'FAILED'}`);
   if (r.amcheck.output) out(r.amcheck.output);
   if (r.tables.length) {
     out(formatTable(['database', 'table', 'rows'], r.tables.map((t) => [t.database, t.table, String(t.rows)])));
@@ -108,5 +115,6 @@ export function printExpire(r: ExpireResult, json: boolean, out: Out): void {
   out(`${r.dryRun ? 'dry run: ' : ''}${verb} ${r.plan.expire.length} backup(s)${r.plan.expire.length ? `: ${r.plan.expire.join(', ')}` : ''}`);
   for (const label of r.plan.keep) out(`keep ${label}: ${r.plan.reasons[label]!.join('; ')}`);
   out(`${verb} ${r.archive.files} archive file(s) (${formatBytes(r.archive.bytes)})${r.archive.first ? `: ${r.archive.first} .. ${r.archive.last}` : ''}`);
+  if (r.binlogs) out(`${verb} ${r.binlogs.files} binlog(s) (${formatBytes(r.binlogs.bytes)})${r.binlogs.first ? `: ${r.binlogs.first} .. ${r.binlogs.last}` : ''}`);
   out(`${verb} ${r.chunks.count} chunk(s) no kept backup references (${formatBytes(r.chunks.bytes)})${r.gcSkipped ? `; chunk collection skipped: ${r.gcSkipped}` : ''}`);
 }

@@ -9,6 +9,17 @@ import type { Reporter } from '../core/reporter.js';
 import { resolveSettings, requireRepo } from '../config/settings.js';
 import type { GlobalFlags, Settings } from '../config/settings.js';
 import type { PgConnectionOptions } from '../engine/postgres/connection.js';
+import { engineFor } from '../engine/engine.js';
+import type { MysqlConnectionOptions } from '../engine/mysql/connection.js';
+import { parseBinlogPosition, parseGtidList } from '../command/restore/mysql-plan.js';
+import type { MysqlTarget } from '../command/restore/mysql-plan.js';
+import { parseZonedTime } from '../core/time.js';
+import { backupMysql } from '../command/backup/mysql.js';
+import { restoreMysql, sourceEngine } from '../command/restore/mysql.js';
+import { binlogArchiveOnce } from '../command/binlog-archive/index.js';
+import { binlogArchiveStream } from '../command/binlog-archive/stream.js';
+import { checkMysql } from '../command/check/mysql.js';
+import { restoreTestMysql } from '../command/verify/restore-test-mysql.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { backup } from '../command/backup/index.js';
@@ -23,6 +34,7 @@ import { restore } from '../command/restore/index.js';
 import { restoreLogical } from '../command/restore/logical.js';
 import { restoreMode } from '../command/restore/plan.js';
 import type { LogicalDumper, LogicalLoader } from '../engine/logical.js';
+import { MysqlLogicalDumper, MysqlLogicalLoader } from '../engine/mysql/logical.js';
 import { PgLogicalDumper, PgLogicalLoader } from '../engine/postgres/logical.js';
 import { verify } from '../command/verify/index.js';
 import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.js';
@@ -35,6 +47,7 @@ import { PgSqlSession } from '../engine/postgres/sql-session.js';
 import { historyPath, runRepl } from './console/repl.js';
 import { formatBytes, formatTable } from './format.js';
 import { printExpire, printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
+import { printMysqlRestore } from './mysql-output.js';
 import { makeReporter } from './progress.js';
 import { choosePassphrase, passphraseProvider } from './passphrase.js';
 
@@ -55,7 +68,7 @@ function intArg(name: string, min: number, max: number) {
 
 function pgConnection(s: Settings): PgConnectionOptions {
   if (s.connection.engine !== 'postgres') {
-    throw dbtoolError('USAGE', `engine '${s.connection.engine}' is not supported by this version of dbtool`, 'Use a PostgreSQL source');
+    throw dbtoolError('USAGE', `this command supports only PostgreSQL sources in this version of dbtool (the engine is '${s.connection.engine}')`, 'Use a PostgreSQL source');
   }
   const { host, port, user, password, database } = s.connection;
   return { host, port, user, password, database };
@@ -63,12 +76,36 @@ function pgConnection(s: Settings): PgConnectionOptions {
 
 /** The LogicalDumper of the source's engine. */
 function logicalDumper(s: Settings, o: { database?: string; jobs?: number }): LogicalDumper {
+  // The one place an engine's name picks its implementation (mariadb-dump has no --jobs).
+  if (s.connection.engine === 'mysql') return new MysqlLogicalDumper(mysqlConnection(s), o.database === undefined ? undefined : [o.database]);
   return new PgLogicalDumper({ connection: pgConnection(s), database: o.database, jobs: o.jobs });
 }
 
 /** The LogicalLoader of the source's engine. */
 function logicalLoader(s: Settings, o: { noOwner?: boolean }): LogicalLoader {
+  if (s.connection.engine === 'mysql') return new MysqlLogicalLoader(mysqlConnection(s));
   return new PgLogicalLoader({ connection: pgConnection(s), noOwner: o.noOwner });
+}
+
+function mysqlConnection(s: Settings): MysqlConnectionOptions {
+  const { host, port, user, password, database, socket, defaultsFile } = s.connection;
+  return { host, port, user, password, database, socket, defaultsFile };
+}
+
+/** The recovery target of a MySQL restore: a time (zone required) or a binlog position. */
+function mysqlTarget(o: { toTime?: string; toPosition?: string; toGtid?: string; toLsn?: string; toXid?: string; toName?: string; immediate?: boolean }): MysqlTarget {
+  const pgOnly = [o.toLsn !== undefined && '--to-lsn', o.toXid !== undefined && '--to-xid', o.toName !== undefined && '--to-name', o.immediate && '--immediate'].filter(Boolean);
+  if (pgOnly.length) throw dbtoolError('USAGE', `${pgOnly.join(', ')} applies to PostgreSQL sources only`, 'For MySQL/MariaDB use --to-time or --to-position FILE:POS');
+  const given = [o.toTime !== undefined && '--to-time', o.toPosition !== undefined && '--to-position', o.toGtid !== undefined && '--to-gtid'].filter(Boolean);
+  if (given.length > 1) throw dbtoolError('TARGET_INVALID', `${given.join(' and ')} were both given`, 'Choose one recovery target');
+  if (o.toGtid !== undefined) {
+    const gtids = parseGtidList(o.toGtid);
+    if (gtids.size === 0) throw dbtoolError('TARGET_INVALID', '--to-gtid is empty', 'Write e.g. --to-gtid 0-1-42');
+    return { kind: 'gtid', gtids, text: o.toGtid.trim() };
+  }
+  if (o.toTime !== undefined) return { kind: 'time', time: parseZonedTime(o.toTime).date, text: o.toTime };
+  if (o.toPosition !== undefined) return { kind: 'position', point: parseBinlogPosition(o.toPosition), text: o.toPosition };
+  return { kind: 'none' };
 }
 
 /** The repository location as other processes (archive/restore_command) must see it. */
@@ -136,7 +173,7 @@ export function buildProgram(): Command {
     .option('--config <file>', "config file (YAML or JSON): a path, 'file' (./dbtool.yaml, .yml or .json) or 'env' (none); env DBTOOL_CONFIG")
     .option('--repo <location>', 'repository: a path, file:// or s3://BUCKET/PREFIX?endpoint=…&region=… URL; env DBTOOL_REPO')
     .option('--source <name>', 'which source (database cluster) in the repository; env DBTOOL_SOURCE (default main)')
-    .option('--db <engine>', 'database engine: postgres; env DB_ENGINE')
+    .option('--db <engine>', 'database engine: postgres or mysql (MariaDB too); env DB_ENGINE')
     .option('--database <name>', 'database to connect to (console, sample-data), or the one database a logical backup dumps; env PGDATABASE / DB_NAME')
     .option('--json', 'machine-readable output on stdout')
     .option('--quiet', 'no progress or messages, only errors')
@@ -205,16 +242,54 @@ export function buildProgram(): Command {
       if (o.type === 'logical' && (cmd.getOptionValueSource('checkpoint') === 'cli' || o.maxRate !== undefined)) {
         throw dbtoolError('USAGE', '--checkpoint and --max-rate are for physical backups, not --type logical', 'Drop those flags');
       }
+      // Engines whose physical backups are deltas applied in a chain take them with their own tool.
       const manifest = await withRepo(s, (repo) =>
         o.type === 'logical'
           ? backupLogical({ repo, source: s.source, engine: s.connection.engine, dumper: logicalDumper(database === undefined ? s : resolveSettings({ ...globals(), database: undefined }), { database, jobs: o.jobs }), reporter: reporter() })
-          : backup({ repo, source: s.source, type: o.type ?? 'full', connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
+          : engineFor(s.connection.engine).capabilities.chainRestore
+            ? backupMysql({ repo, source: s.source, type: o.type ?? 'full', connection: mysqlConnection(s), reporter: reporter() })
+            : backup({ repo, source: s.source, type: o.type ?? 'full', connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
       );
+      if (manifest.mysql) {
+        const my = manifest.mysql;
+        if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, fromLsn: my.fromLsn, toLsn: my.toLsn, binlog: my.binlog, bytes: manifest.bytes }));
+        else if (!globals().quiet) out(`backup ${manifest.label} done: ${formatBytes(manifest.bytes.database)} database, ${formatBytes(manifest.bytes.new)} new, ${formatBytes(manifest.bytes.stored)} stored; LSN ${my.fromLsn} → ${my.toLsn}${my.binlog ? `, binlog ${my.binlog.file}:${my.binlog.position}` : ''}`);
+        return;
+      }
       if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, startLsn: manifest.postgres?.startLsn, stopLsn: manifest.postgres?.stopLsn, databases: manifest.logical?.databases, bytes: manifest.bytes }));
       else if (!globals().quiet && manifest.logical) {
         out(`backup ${manifest.label} done: logical dump of ${manifest.logical.databases.join(', ')}, ${formatBytes(manifest.bytes.database)} dumped, ${formatBytes(manifest.bytes.new)} new, ${formatBytes(manifest.bytes.stored)} stored`);
       } else if (!globals().quiet) {
         out(`backup ${manifest.label} done: ${formatBytes(manifest.bytes.database)} database, ${formatBytes(manifest.bytes.new)} new, ${formatBytes(manifest.bytes.stored)} stored; LSN ${manifest.postgres?.startLsn} → ${manifest.postgres?.stopLsn}`);
+      }
+    });
+
+  program
+    .command('binlog-archive')
+    .description('MySQL/MariaDB: archive binlogs into the repository: stream them until stopped (SIGINT/SIGTERM; a restart resumes), or --once')
+    .option('--once', 'rotate the binlog, copy every complete file not yet archived, and exit')
+    .action(async (o) => {
+      const s = settings();
+      if (!engineFor(s.connection.engine).capabilities.binlogArchive) {
+        throw dbtoolError('USAGE', `binlog-archive needs a MySQL/MariaDB source, and the engine is ${s.connection.engine}`, 'Set DB_ENGINE=mysql (or --db mysql); PostgreSQL archives WAL with wal-push');
+      }
+      if (o.once) {
+        const r = await withRepo(s, (repo) => binlogArchiveOnce({ repo, source: s.source, connection: mysqlConnection(s), reporter: reporter() }));
+        if (globals().json) out(JSON.stringify(r));
+        else if (!globals().quiet) out(`binlog-archive: ${r.archived.length} file(s) archived${r.archived.length ? ` (${r.archived[0]} .. ${r.archived[r.archived.length - 1]})` : ''}, ${r.skipped} already there; current file ${r.current ?? '-'}`);
+        return;
+      }
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const r = await withRepo(s, (repo) => binlogArchiveStream({ repo, source: s.source, connection: mysqlConnection(s), reporter: reporter(), signal: abort.signal }));
+        if (globals().json) out(JSON.stringify(r));
+        else if (!globals().quiet) out(`binlog-archive: stopped; ${r.archived.length} file(s) archived`);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
       }
     });
 
@@ -259,6 +334,8 @@ export function buildProgram(): Command {
     .option('--to-xid <xid>', 'recover to the commit of this transaction')
     .option('--to-name <name>', 'recover to this restore point (pg_create_restore_point)')
     .option('--immediate', 'stop as soon as the backup is consistent')
+    .option('--to-position <file:pos>', 'MySQL/MariaDB: replay binlogs up to this binlog position')
+    .option('--to-gtid <gtid>', 'MariaDB: replay binlogs up to and including this GTID (domain-server-seq[,…])')
     .addOption(new Option('--target-action <action>', 'what the server does at the target').choices(['promote', 'pause', 'shutdown'] as const).default('promote' as const))
     .option('--force', 'delete what is in the target (and tablespace) directories first')
     .option('--start', 'start the restored server (needs --port) and wait until recovery is done')
@@ -289,6 +366,20 @@ export function buildProgram(): Command {
         if (!mm) throw dbtoolError('USAGE', `--tablespace-map '${m}' is not OID=DIR`, 'Write e.g. --tablespace-map 16384=/srv/ts1');
         map.set(Number(mm[1]), resolve(mm[2]!));
       }
+      const mysqlResult = await withRepo(s, async (repo) => {
+        // Engines whose backups are applied as a chain restore with their own recipe.
+        // The source's recorded engine; for a source with nothing in it yet, the configured one.
+        const engine = (await sourceEngine(repo, s.source)) ?? engineFor(s.connection.engine);
+        if (!engine.capabilities.chainRestore) return undefined;
+        const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
+        const target = mysqlTarget(o);
+        return restoreMysql({ repo, source: s.source, targetDir, label: o.backup, force: !!o.force, target, start: o.start ? { port: o.port! } : undefined, replayAs: { user: s.connection.user, password: s.connection.password }, owner, reporter: reporter() });
+      });
+      if (mysqlResult) {
+        printMysqlRestore(mysqlResult, !!globals().json, out);
+        return;
+      }
+      if (o.toPosition !== undefined || o.toGtid !== undefined) throw dbtoolError('USAGE', `${o.toGtid !== undefined ? '--to-gtid' : '--to-position'} applies to MySQL/MariaDB sources only`, 'For PostgreSQL use --to-lsn, --to-time, --to-xid or --to-name');
       const runAs = resolveRunAs(o.runAs ?? s.runAs);
       const result = await withRepo(s, (repo) =>
         restore({
@@ -326,6 +417,12 @@ export function buildProgram(): Command {
     .option('--timeout <seconds>', 'how long to wait for the switched segment (default 60)', intArg('--timeout', 1, 86400))
     .action(async (o) => {
       const s = settings();
+      if (engineFor(s.connection.engine).capabilities.binlogArchive) {
+        const m = await withRepo(s, (repo) => checkMysql({ repo, source: s.source, connection: mysqlConnection(s), reporter: reporter() }));
+        if (globals().json) out(JSON.stringify(m));
+        else out(`check passed: log_bin ON, binlog_format ${m.binlogFormat}, server_id ${m.serverId}, ${m.backupTool} installed; ${m.archived} archived into the repository`);
+        return;
+      }
       const r = await withRepo(s, (repo) =>
         check({ repo, source: s.source, connection: pgConnection(s), repoLocation: absoluteRepo(requireRepo(s)), timeoutSeconds: o.timeout ?? 60, reporter: reporter() }),
       );
@@ -341,6 +438,13 @@ export function buildProgram(): Command {
     .option('--run-as <user>', 'OS user for the scratch server when run as root (default postgres)')
     .action(async (o) => {
       const s = settings();
+      if (o.restoreTest && engineFor(s.connection.engine).capabilities.chainRestore) {
+        const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
+        const r = await withRepo(s, (repo) => restoreTestMysql({ repo, source: s.source, label: o.backup, login: { user: s.connection.user, password: s.connection.password }, runAs: owner, reporter: reporter() }));
+        printRestoreTest(r, !!globals().json, out);
+        if (!r.ok) throw restoreTestFailure(r);
+        return;
+      }
       if (o.restoreTest) {
         const runAs = resolveRunAs(o.runAs ?? s.runAs);
         const r = await withRepo(s, (repo) => restoreTest({ repo, source: s.source, label: o.backup, restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"'], repo), runAs, reporter: reporter() }));
@@ -351,7 +455,7 @@ export function buildProgram(): Command {
       const report = await withRepo(s, (repo) => verify({ repo, source: s.source, label: o.backup, reporter: reporter() }));
       printVerify(report, !!globals().json, out);
       if (!report.ok) {
-        const n = report.badChunks.length + report.badManifests.length + report.missingWal.length + report.gaps.length;
+        const n = report.badChunks.length + report.badManifests.length + report.missingWal.length + report.gaps.length + (report.binlogProblems?.length ?? 0);
         throw dbtoolError('VERIFY_FAILED', `verify found ${n} problem(s) in ${report.backups.length} backup(s)`, 'See the report above; restore from a backup it does not name');
       }
     });

@@ -13,6 +13,10 @@ const connectionKeys = {
   user: z.string().min(1).optional(),
   password: z.string().optional(),
   database: z.string().min(1).optional(),
+  /** MySQL/MariaDB: Unix socket of the server */
+  socket: z.string().min(1).optional(),
+  /** MySQL/MariaDB: an option file the backup and client tools read (--defaults-file) */
+  defaultsFile: z.string().min(1).optional(),
 };
 
 /** S3 connection details for s3:// repositories; the URL's parameters win over them. */

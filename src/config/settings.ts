@@ -26,6 +26,10 @@ export interface ConnectionSettings {
   user?: string;
   password?: string;
   database?: string;
+  /** MySQL/MariaDB: Unix socket (DB_SOCKET); wins over host/port */
+  socket?: string;
+  /** MySQL/MariaDB: option file for the tools (DB_DEFAULTS_FILE) */
+  defaultsFile?: string;
 }
 
 export interface Settings {
@@ -141,6 +145,9 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
   const password = pick('password', [fromEnv('PGPASSWORD'), fromEnv('DB_PASSWORD'), [sourceFile.password, srcOrigin], [file.password, fileOrigin]]);
   const database = pick('database', [[flags.database, '--database'], fromEnv('PGDATABASE'), fromEnv('DB_NAME'), [sourceFile.database, srcOrigin], [file.database, fileOrigin]]);
 
+  const socket = pick('socket', [fromEnv('DB_SOCKET'), [sourceFile.socket, srcOrigin], [file.socket, fileOrigin]]);
+  const defaultsFile = pick('defaultsFile', [fromEnv('DB_DEFAULTS_FILE'), [sourceFile.defaultsFile, srcOrigin], [file.defaultsFile, fileOrigin]]);
+
   const levelText = pick<string | number>('compressLevel', [fromEnv('DBTOOL_COMPRESS_LEVEL'), [file.compressLevel, fileOrigin]]);
   let compressLevel: number | undefined;
   if (levelText !== undefined) {
@@ -165,7 +172,7 @@ export function resolveSettings(flags: GlobalFlags, env: Env = process.env, cwd 
   return {
     repo,
     source,
-    connection: { engine, host, port, user, password, database },
+    connection: { engine, host, port, user, password, database, socket, defaultsFile },
     compressLevel,
     runAs,
     retention: { keepFull: file.keepFull, keepDiff: file.keepDiff, keepDays: file.keepDays, keepLogical: file.keepLogical },

@@ -15,6 +15,11 @@ export const keys = {
   manifestsPrefix: (source: string): string => `backups/${source}/`,
   archive: (source: string, timeline: number, name: string): string => `archive/${source}/${timelineDir(timeline)}/${name}`,
   archivePrefix: (source: string): string => `archive/${source}/`,
+  /** a MySQL binlog file, by its server name (e.g. binlog.000042) */
+  binlog: (source: string, name: string): string => `archive/${source}/binlog/${name}`,
+  /** its index entry, written after the file: the binlog is archived iff this exists */
+  binlogMeta: (source: string, name: string): string => `archive/${source}/binlog/${name}.meta`,
+  binlogPrefix: (source: string): string => `archive/${source}/binlog/`,
   lock: (source: string): string => `locks/${source}.lock`,
   locksPrefix: 'locks/',
   /** held by chunk garbage collection; '_' cannot start a source name, so it never collides */

@@ -42,6 +42,20 @@ const logicalSchema = z.object({
   databases: z.array(z.string()),
 });
 
+const mysqlSchema = z.object({
+  flavour: z.enum(['mariadb', 'mysql']),
+  /** from xtrabackup_checkpoints: 'full-backuped' or 'incremental' */
+  backupType: z.string(),
+  /** LSNs as decimal strings (64-bit) */
+  fromLsn: z.string().regex(/^\d+$/),
+  toLsn: z.string().regex(/^\d+$/),
+  lastLsn: z.string().regex(/^\d+$/),
+  /** binlog coordinates of the backup's consistent point (absent when binlogs are off) */
+  binlog: z.object({ file: z.string(), position: z.number().int().min(0), gtid: z.string().optional() }).optional(),
+  /** the backup tool that took it, e.g. 'mariadb-backup' */
+  tool: z.string(),
+});
+
 export const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
   label: z.string().refine(isLabel, 'not a backup label'),
@@ -55,6 +69,7 @@ export const manifestSchema = z.object({
   server: z.object({ version: z.string(), versionNum: z.number().int(), systemId: z.string() }),
   postgres: postgresSchema.optional(),
   logical: logicalSchema.optional(),
+  mysql: mysqlSchema.optional(),
   bytes: z.object({
     /** sum of the sizes of the files in the backup */
     database: z.number().int().min(0),
@@ -71,6 +86,7 @@ export const manifestSchema = z.object({
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestFile = z.infer<typeof fileSchema>;
 export type Tablespace = z.infer<typeof tablespaceSchema>;
+export type MysqlManifestSection = z.infer<typeof mysqlSchema>;
 
 /** Write a manifest once; refuses to replace an existing one. */
 export async function writeManifest(repo: Repository, manifest: Manifest): Promise<void> {

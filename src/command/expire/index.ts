@@ -14,6 +14,8 @@ import { acquireLock, acquireLockKey, liveLocks } from '../../repo/lock.js';
 import { loadManifests } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
+import { listBinlogs } from '../../repo/binlog-archive.js';
+import { binlogsToExpire } from './binlog-plan.js';
 import { archiveToExpire, planExpire, unreferencedChunks } from './plan.js';
 import type { ExpirePlan, RetentionPolicy } from './plan.js';
 
@@ -31,6 +33,8 @@ export interface ExpireResult {
   plan: ExpirePlan;
   archive: { files: number; bytes: number; first?: string; last?: string };
   chunks: { count: number; bytes: number };
+  /** MySQL sources: archived binlogs older than every kept backup */
+  binlogs?: { files: number; bytes: number; first?: string; last?: string };
   /** set when chunk collection was skipped (a backup was running) */
   gcSkipped?: string;
 }
@@ -69,6 +73,7 @@ export async function expire(o: ExpireOptions): Promise<ExpireResult> {
     const plan = planExpire(manifests, o.policy, o.now ?? new Date());
     const kept = manifests.filter((m) => plan.keep.includes(m.label));
     const archive = archiveToExpire(await listArchive(o.repo, o.source), kept);
+    const binlogs = kept.some((m) => m.mysql) ? binlogsToExpire(await listBinlogs(o.repo, o.source), kept) : [];
     const keptEverywhere = [...kept, ...(await otherSourcesManifests(o.repo, o.source))];
     const sizes = await chunkSizes(o.repo);
     const garbage = unreferencedChunks(sizes.keys(), keptEverywhere);
@@ -78,6 +83,7 @@ export async function expire(o: ExpireOptions): Promise<ExpireResult> {
       archive: { files: archive.length, bytes: archive.reduce((n, f) => n + f.size, 0), first: archive[0]?.name, last: archive[archive.length - 1]?.name },
       chunks: { count: garbage.length, bytes: garbage.reduce((n, id) => n + (sizes.get(id) ?? 0), 0) },
     };
+    if (kept.some((m) => m.mysql)) result.binlogs = { files: binlogs.length, bytes: binlogs.reduce((n, b) => n + b.size, 0), first: binlogs[0]?.name, last: binlogs[binlogs.length - 1]?.name };
     if (o.dryRun) return result;
 
     // 2. Manifests: from this moment those backups no longer exist.
@@ -86,6 +92,11 @@ export async function expire(o: ExpireOptions): Promise<ExpireResult> {
 
     // 3. Archive files no kept backup needs.
     for (const f of archive) await o.repo.storage.delete(f.key);
+    // Binlogs: the index entry first (the file is archived iff it exists), then the file.
+    for (const b of binlogs) {
+      await o.repo.storage.delete(keys.binlogMeta(o.source, b.name));
+      await o.repo.storage.delete(keys.binlog(o.source, b.name));
+    }
 
     // 4. Chunks, only while no backup anywhere in the repository runs.
     const gc = await acquireLockKey(o.repo, keys.gcLock, 'chunk collection', `expire --source ${o.source}`);

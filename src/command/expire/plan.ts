@@ -5,6 +5,7 @@ import { dbtoolError } from '../../core/errors.js';
 import { parseWalFileName } from '../../core/lsn.js';
 import type { WalFileName } from '../../core/lsn.js';
 import type { Manifest } from '../../repo/manifest.js';
+import { engineFor } from '../../engine/engine.js';
 
 export interface RetentionPolicy {
   /** keep the newest N full backups and the backups based on them */
@@ -96,6 +97,12 @@ export function planExpire(manifests: Manifest[], policy: RetentionPolicy, now: 
     };
     keep(since(sorted), `needed to restore to any point in the last ${policy.keepDays} day(s)`);
     keep(since(logical), `logical backup of the last ${policy.keepDays} day(s) (or the newest before them)`);
+  }
+  // Engines whose backups are deltas restore through their chain: a kept backup keeps its bases.
+  const byLabel = new Map(sorted.map((m) => [m.label, m]));
+  for (const m of [...sorted].reverse()) {
+    if (!reasons[m.label] || !engineFor(m.engine).capabilities.chainRestore) continue;
+    for (let p = m.parent ? byLabel.get(m.parent) : undefined; p; p = p.parent ? byLabel.get(p.parent) : undefined) keep([p.label], `base of kept ${m.label} (its restore applies the chain)`);
   }
   return {
     keep: all.filter((m) => reasons[m.label]).map((m) => m.label),

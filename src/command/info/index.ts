@@ -4,6 +4,9 @@
 import { formatLsn, segmentName } from '../../core/lsn.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
+import { listBinlogs } from '../../repo/binlog-archive.js';
+import { mysqlRestorableWindow, summariseBinlogs } from '../restore/mysql-plan.js';
+import type { BinlogArchiveSummary } from '../restore/mysql-plan.js';
 import { loadCatalog } from './catalog.js';
 
 export interface InfoBackup {
@@ -27,6 +30,8 @@ export interface InfoBackup {
   files: number;
   /** logical backups: the databases the dump holds */
   databases?: string[];
+  /** MySQL backups: checkpoint LSNs (decimal) and the binlog coordinates of the consistent point */
+  mysql?: { fromLsn: string; toLsn: string; binlog?: { file: string; position: number; gtid?: string } };
 }
 
 export interface InfoArchiveRange {
@@ -55,6 +60,9 @@ export interface InfoReport {
   chains: InfoChain[];
   archive: InfoArchiveRange[];
   restorableWindow: { from: string; to: string; fromLsn: string; toLsn: string; timeline: number } | null;
+  /** MySQL sources: the archived binlogs, and the times a restore can reach */
+  binlogs?: BinlogArchiveSummary | null;
+  binlogWindow?: { from: string; to: string } | null;
 }
 
 /** Group backups by the full (or orphaned) backup their parent links lead to. */
@@ -121,6 +129,7 @@ export async function info(repo: Repository, source: string): Promise<InfoReport
     uniqueBytes: unique.get(m.label) ?? 0,
     files: m.files.length,
     ...(m.logical ? { databases: m.logical.databases } : {}),
+    ...(m.mysql ? { mysql: { fromLsn: m.mysql.fromLsn, toLsn: m.mysql.toLsn, ...(m.mysql.binlog ? { binlog: m.mysql.binlog } : {}) } } : {}),
   }));
 
   const seg = catalog.view.walSegmentSize;
@@ -148,7 +157,14 @@ export async function info(repo: Repository, source: string): Promise<InfoReport
   });
 
   const w = catalog.window;
+  const mysql: Pick<InfoReport, 'binlogs' | 'binlogWindow'> = {};
+  if (catalog.manifests.some((m) => m.mysql)) {
+    const archived = (await listBinlogs(repo, source)).map((b) => ({ name: b.name, seq: b.seq, size: b.size, firstTime: new Date(b.firstTime), lastTime: new Date(b.lastTime) }));
+    mysql.binlogs = summariseBinlogs(archived) ?? null;
+    mysql.binlogWindow = mysqlRestorableWindow(catalog.manifests, archived) ?? null;
+  }
   return {
+    ...mysql,
     repository: repo.storage.description,
     encrypted: repo.encrypted,
     source,

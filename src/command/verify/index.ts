@@ -11,6 +11,7 @@ import { readManifest, listBackupLabels } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { loadCatalog } from '../info/catalog.js';
+import { binlogProblems, chainProblems } from './mysql.js';
 import { archiveGaps, manifestProblems, walOfBackup } from './plan.js';
 import type { Gap } from './plan.js';
 
@@ -35,6 +36,8 @@ export interface VerifyReport {
   badManifests: Array<{ label: string; problems: string[] }>;
   missingWal: Array<{ label: string; segments: string[] }>;
   gaps: Gap[];
+  /** MySQL sources: damaged, missing or non-contiguous archived binlogs */
+  binlogProblems?: string[];
 }
 
 export interface VerifyOptions {
@@ -111,7 +114,13 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   }
   report.gaps = archiveGaps(catalog.view, catalog.manifests);
 
-  report.ok = report.badChunks.length === 0 && report.badManifests.length === 0 && report.missingWal.length === 0 && report.gaps.length === 0;
+  // 4. MySQL: chains complete, binlogs intact and contiguous.
+  if (manifests.some((m) => m.mysql)) {
+    report.badManifests.push(...chainProblems(manifests, labels));
+    report.binlogProblems = await binlogProblems(o.repo, o.source, manifests);
+  }
+
+  report.ok = report.badChunks.length === 0 && report.badManifests.length === 0 && report.missingWal.length === 0 && report.gaps.length === 0 && !report.binlogProblems?.length;
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }

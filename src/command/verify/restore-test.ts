@@ -33,6 +33,8 @@ export interface RestoreTestReport {
   backup: string;
   restoreSeconds: number;
   amcheck: { ok: boolean; output: string };
+  /** the checker `amcheck` reports on (default pg_amcheck; MySQL: CHECK TABLE) */
+  checker?: string;
   tables: Array<{ database: string; table: string; rows: number }>;
   totalRows: number;
   readSeconds: number;
