@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checksums, startMariadb, stopServerDir, trackServerDir } from '../harness/mariadb-instance.js';
@@ -37,7 +37,10 @@ describe('mysql: a backup killed mid-stream', () => {
 
   it('leaves no manifest, and the next backup restores exactly', async () => {
     const bin = await stageDbtool();
-    const child = spawn(process.execPath, [bin, '--repo', repo, 'backup'], { env: { PATH: process.env.PATH ?? '', ...my.env }, stdio: ['ignore', 'ignore', 'ignore'] });
+    // The killed process cannot remove its temp dirs (option file, tool scratch): keep them in `work`.
+    const tmp = join(work, 'tmp');
+    mkdirSync(tmp);
+    const child = spawn(process.execPath, [bin, '--repo', repo, 'backup'], { env: { PATH: process.env.PATH ?? '', TMPDIR: tmp, ...my.env }, stdio: ['ignore', 'ignore', 'ignore'] });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     // Kill once chunks are arriving: the stream is in flight.
     const deadline = Date.now() + 60_000;
