@@ -239,6 +239,10 @@ export function buildProgram(): Command {
       if (o.type !== 'logical' && (database !== undefined || o.jobs !== undefined)) {
         throw dbtoolError('USAGE', `--database and --jobs are for --type logical, not --type ${o.type ?? 'full'}`, 'A physical backup always copies the whole cluster; drop those flags or add --type logical');
       }
+      const engine = engineFor(s.connection.engine);
+      if (o.type === 'logical' && !engine.capabilities.logical) {
+        throw dbtoolError('USAGE', `${engine.title} sources have no logical backups in this dbtool`, 'Take a --type full, diff or incr backup');
+      }
       if (o.type === 'logical' && (cmd.getOptionValueSource('checkpoint') === 'cli' || o.maxRate !== undefined)) {
         throw dbtoolError('USAGE', '--checkpoint and --max-rate are for physical backups, not --type logical', 'Drop those flags');
       }
@@ -246,7 +250,7 @@ export function buildProgram(): Command {
       const manifest = await withRepo(s, (repo) =>
         o.type === 'logical'
           ? backupLogical({ repo, source: s.source, engine: s.connection.engine, dumper: logicalDumper(database === undefined ? s : resolveSettings({ ...globals(), database: undefined }), { database, jobs: o.jobs }), reporter: reporter() })
-          : engineFor(s.connection.engine).capabilities.chainRestore
+          : engine.capabilities.chainRestore
             ? backupMysql({ repo, source: s.source, type: o.type ?? 'full', connection: mysqlConnection(s), reporter: reporter() })
             : backup({ repo, source: s.source, type: o.type ?? 'full', connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
       );

@@ -29,12 +29,12 @@ export const ENGINES: Record<EngineName, Engine> = {
   postgres: {
     name: 'postgres',
     title: 'PostgreSQL',
-    capabilities: { physicalStream: true, walArchive: true, binlogArchive: false, singlePassRestore: true, chainRestore: false, logical: false },
+    capabilities: { physicalStream: true, walArchive: true, binlogArchive: false, singlePassRestore: true, chainRestore: false, logical: true },
   },
   mysql: {
     name: 'mysql',
     title: 'MySQL/MariaDB',
-    capabilities: { physicalStream: true, walArchive: false, binlogArchive: true, singlePassRestore: false, chainRestore: true, logical: false },
+    capabilities: { physicalStream: true, walArchive: false, binlogArchive: true, singlePassRestore: false, chainRestore: true, logical: true },
   },
 };
 
