@@ -158,7 +158,7 @@ export class ChunkWriter {
       const write = (async () => {
         const obj = await codec.seal('chunk', chunkId, data);
         releaseCpu();
-        await this.io.run(() => this.repo.storage.put(keys.chunk(chunkId), obj, { ifAbsent: true }));
+        await this.io.run(() => this.repo.storage.put(keys.chunk(chunkId), obj, { ifAbsent: true, interchangeable: true }));
         this.stats.new += plainLen;
         this.stats.stored += obj.length;
         this.stats.newChunks++;

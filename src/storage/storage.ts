@@ -25,6 +25,13 @@ export interface PutOptions {
    * it. Drivers that cannot do this atomically do a best-effort stat first.
    */
   ifAbsent?: boolean;
+  /**
+   * With ifAbsent: whatever object a concurrent writer stores under this key is as good as ours
+   * (chunks are named by their content). A driver whose ifAbsent is a check-then-write may then
+   * skip the check, and may return true although the key existed: the caller must not rely on
+   * the answer.
+   */
+  interchangeable?: boolean;
 }
 
 export interface StorageCapabilities {

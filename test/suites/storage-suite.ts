@@ -138,6 +138,20 @@ export function storageConformanceSuite(name: string, make: () => Promise<SuiteT
       assert.equal((await s.get('once/x')).toString(), 'first');
     });
 
+    it('ifAbsent + interchangeable: the object stays one whole version, whatever the answer', async () => {
+      const a = Buffer.alloc(100_000, 1);
+      const b = Buffer.alloc(100_000, 2);
+      assert.equal(await s.put('inter/x', a, { ifAbsent: true, interchangeable: true }), true);
+      const again = await s.put('inter/x', b, { ifAbsent: true, interchangeable: true });
+      const got = await s.get('inter/x');
+      assert.ok(got.equals(a) || got.equals(b), 'one whole version');
+      if (s.capabilities.atomicIfAbsent) {
+        assert.equal(again, false);
+        assert.ok(got.equals(a), 'the first one stays');
+      }
+      assert.deepEqual(await keysOf(s, 'inter/'), ['inter/x']);
+    });
+
     it('concurrent ifAbsent writers of one key: exactly one wins, content is whole', async () => {
       // Where ifAbsent is check-then-write (S3), the layers above only race on write-once objects
       // whose racers carry identical bytes (content-addressed chunks); test that contract there.

@@ -148,7 +148,9 @@ export class S3Storage implements Storage {
 
   async put(key: string, data: Buffer | Uint8Array, options?: PutOptions): Promise<boolean> {
     const full = this.fullKey(key);
-    if (options?.ifAbsent && (await this.stat(key))) return false;
+    // A HEAD per chunk would double the requests of a backup: for interchangeable objects the
+    // conditional PUT alone decides where the service honours it, and a lost race costs nothing.
+    if (options?.ifAbsent && !options.interchangeable && (await this.stat(key))) return false;
     const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     try {
       await this.client.send(
