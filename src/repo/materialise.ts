@@ -17,7 +17,7 @@ export interface MaterialiseOptions {
   /** absolute destination of a manifest path, or undefined to skip it */
   destination(path: string): string | undefined;
   progress?: ProgressHandle;
-  /** chunks fetched and written at once */
+  /** chunks fetched and written at once (default 8 on a local store, 32 on a remote one) */
   concurrency?: number;
 }
 
@@ -28,7 +28,8 @@ export interface MaterialiseResult {
 
 export async function materialise(o: MaterialiseOptions): Promise<MaterialiseResult> {
   const { manifest } = o;
-  const limiter = new Limiter(o.concurrency ?? 8);
+  // A remote store answers each GET after a round trip: keep more of them in flight (1 MiB each).
+  const limiter = new Limiter(o.concurrency ?? (o.repo.storage.capabilities.localPath ? 8 : 32));
   const made = new Set<string>();
   const ensureDir = async (dir: string) => {
     if (made.has(dir)) return;
