@@ -23,17 +23,17 @@ const ROW_BYTES = 250;
 const BATCH = 100_000;
 
 const TARGETS = { full: 1.0, incr: 1.1, restore: 1.2, logical: 1.1 } as const;
-type Phase = keyof typeof TARGETS;
+export type Phase = keyof typeof TARGETS;
 
 // The contenders of each phase; the first is dbtool, the second the reference of the target.
-const TOOLS: Record<Phase, string[]> = {
+export const TOOLS: Record<Phase, string[]> = {
   full: ['dbtool', 'mariadb-backup --stream | zstd -1', 'mariadb-backup --target-dir'],
   incr: ['dbtool', 'mariadb-backup --incremental-basedir'],
   restore: ['dbtool', 'mariadb-backup --prepare + --copy-back'],
   logical: ['dbtool', 'mariadb-dump'],
 };
 
-interface Figures {
+export interface Figures {
   s: number[];
   rss: number[];
   stored: number;
@@ -238,17 +238,29 @@ export async function mysqlSuite(): Promise<SuiteResult> {
       if (n === 0) reset();
     }
 
-    return report(dbBytes, dataDirBytes, rowsPerTable, poolMb, figs);
+    return mysqlReport({ sizeMb: SIZE_MB, dbBytes, dataDirBytes, rowsPerTable, poolMb, figs });
   } finally {
     await rm(work, { recursive: true, force: true });
     await my.destroy();
   }
 }
 
-function report(dbBytes: number, dataDirBytes: number, rowsPerTable: number, poolMb: number, figs: Record<Phase, Record<string, Figures>>): SuiteResult {
+export interface MysqlReportInput {
+  /** BENCH_MYSQL_MB as asked */
+  sizeMb: number;
+  dbBytes: number;
+  dataDirBytes: number;
+  rowsPerTable: number;
+  poolMb: number;
+  /** per phase, per tool (every name of TOOLS): the timed rounds' seconds, peak RSS, stored bytes */
+  figs: Record<Phase, Record<string, Figures>>;
+}
+
+/** Pure: medians, MB/s, ratios dbtool/reference and the verdicts, as JSON and Markdown. */
+export function mysqlReport({ sizeMb, dbBytes, dataDirBytes, rowsPerTable, poolMb, figs }: MysqlReportInput): SuiteResult {
   const dbMb = dbBytes / 1e6;
   // The issue's targets are for ≈ 1 GB: a smaller database is a smoke run, not judged.
-  const judged = SIZE_MB >= 1000;
+  const judged = sizeMb >= 1000;
   const phases = {} as Record<Phase, unknown>;
   const ratios = {} as Record<Phase, number>;
   const passes = {} as Record<Phase, boolean | null>;
