@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveRunAs, spawnOptionsFor } from '../src/core/os-user.js';
+import type { OsUser } from '../src/core/os-user.js';
 
 /** What one suite adds to the report: its JSON part and its Markdown section. */
 export interface SuiteResult {
@@ -29,15 +30,16 @@ export interface Timed {
 }
 
 /**
- * Run a command as the servers' OS user (postgres when we are root) under GNU time, with only PATH
- * and `env` in its environment; wall seconds and peak RSS. Rejects on an exit code not in okCodes.
+ * Run a command as the servers' OS user (postgres when we are root; `user` for another server's)
+ * under GNU time, with only PATH and `env` in its environment; wall seconds and peak RSS. Rejects
+ * on an exit code not in okCodes.
  */
-export function timed(argv: string[], env: Record<string, string> = {}, okCodes: number[] = [0]): Promise<Timed> {
+export function timed(argv: string[], env: Record<string, string> = {}, okCodes: number[] = [0], user: OsUser | undefined = runAs): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const useTime = existsSync('/usr/bin/time');
     const full = useTime ? ['/usr/bin/time', '-f', 'RSSKB=%M', ...argv] : argv;
     const started = performance.now();
-    const child = spawn(full[0]!, full.slice(1), { ...spawnOptionsFor(runAs, { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }), cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(full[0]!, full.slice(1), { ...spawnOptionsFor(user, { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }), cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -10,6 +10,7 @@ import { closePgbenchCluster } from './pgbench-cluster.js';
 import { cryptoSuite } from './suites/crypto.js';
 import { labSuite } from './suites/lab.js';
 import { logicalSuite } from './suites/logical.js';
+import { mysqlSuite } from './suites/mysql.js';
 import { s3Suite } from './suites/s3.js';
 import { sampleSuite } from './suites/sample.js';
 
@@ -23,9 +24,7 @@ const suites: Record<Exclude<SuiteName, 'pg'>, Suite | undefined> = {
   logical: logicalSuite,
   sample: sampleSuite,
   lab: labSuite,
-  // Slot for the MySQL/MariaDB engine branch (issue 4's physical and logical figures against
-  // mariabackup and mariadb-dump): after its merge, bench/suites/mysql.ts exports mysqlSuite here.
-  mysql: undefined,
+  mysql: mysqlSuite,
 };
 
 export function selectedSuites(spec = process.env.BENCH_SUITES): SuiteName[] {

@@ -39,6 +39,8 @@ export interface TestMariadb {
 export interface StartMariadbOptions {
   /** default true */
   binlog?: boolean;
+  /** more server options, after the harness's own (so they win), e.g. a bigger buffer pool */
+  args?: string[];
 }
 
 // Servers are detached: stop them and delete their dirs when this process exits.
@@ -128,6 +130,7 @@ export async function startMariadb(opts: StartMariadbOptions = {}): Promise<Test
         '--innodb-log-file-size=16M',
         '--max-connections=30',
         ...(binlog ? [`--log-bin=${join(dataDir, 'binlog')}`, '--server-id=1', '--binlog-format=ROW'] : []),
+        ...(opts.args ?? []),
       ],
     });
     const connection: MysqlConnectionOptions = { socket, user: 'root' };
