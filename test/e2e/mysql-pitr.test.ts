@@ -3,7 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checksums, startMariadb, stopServerDir, trackServerDir } from '../harness/mariadb-instance.js';
@@ -150,5 +150,30 @@ describe('mysql: binlog archive and point-in-time recovery', () => {
     const again = await restoreTo('after-expire-2', ['--to-position', `${m3At.file}:${m3At.position}`]);
     assert.deepEqual(await markers(again), ['m0', 'm1', 'm2', 'm3']);
     await stopServerDir(again.dir);
+  });
+
+  it('a gap in the archived binlogs: a target beyond it is refused naming the gap, writing nothing', async () => {
+    // Three more archived files after the backup, then the middle one lost (in a copy of the repository).
+    for (const name of ['g1', 'g2', 'g3']) {
+      await my.query(`INSERT INTO app.markers (name, at) VALUES ('${name}', now(6))`);
+      assert.equal((await dbtool(['binlog-archive', '--once'])).code, 0);
+    }
+    const copy = join(work, 'repo-gap');
+    cpSync(repo, copy, { recursive: true });
+    const dir = join(copy, 'archive', 'main', 'binlog');
+    const files = readdirSync(dir).filter((n) => /^binlog\.\d+$/.test(n)).sort();
+    assert.ok(files.length >= 4, files.join(' '));
+    const lost = files[files.length - 2]!;
+    rmSync(join(dir, lost));
+    rmSync(join(dir, `${lost}.meta`));
+    const last = files[files.length - 1]!;
+    const target = join(work, 'beyond-gap');
+    const r = await runDbtool(['--repo', copy, 'restore', '--target-dir', target, '--start', '--port', '1', '--to-position', `${last}:4`], { env: my.env, asUser: undefined });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /after the archived binlogs.*gap/);
+    assert.ok(!readdirSync(work).includes('beyond-gap'));
+    const info = JSON.parse((await runDbtool(['--repo', copy, 'info', '--json'], { env: my.env, asUser: undefined })).stdout) as { binlogs: { gaps: string[] } };
+    assert.equal(info.binlogs.gaps.length, 1, JSON.stringify(info.binlogs));
   });
 });

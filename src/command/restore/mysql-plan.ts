@@ -151,10 +151,12 @@ export function planMysqlPitr(manifests: Manifest[], binlogs: BinlogView[], targ
     throw dbtoolError('TARGET_OUT_OF_RANGE', `the binlog ${start.file} that backup ${backup.label} continues from is not archived`, 'Run `dbtool binlog-archive --once`, or restore without a target');
   }
   const last = files[files.length - 1]!;
+  // A hole in the archive ends what can be replayed: say so, it is not the newest file's fault.
+  const gap = from.length > files.length ? ` (the archive has a gap: the binlog after ${last.name} is missing)` : '';
   if (target.kind === 'time') {
     const end = files.findIndex((b) => b.lastTime.getTime() >= target.time.getTime());
     if (end < 0) {
-      throw dbtoolError('TARGET_OUT_OF_RANGE', `the target ${target.text} is after the archived binlogs, which end at ${last.lastTime.toISOString()} (${last.name})`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
+      throw dbtoolError('TARGET_OUT_OF_RANGE', `the target ${target.text} is after the archived binlogs, which end at ${last.lastTime.toISOString()} (${last.name})${gap}`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
     }
     return { backup, files: files.slice(0, end + 1), startPosition: start.position, stop: { kind: 'time', time: target.time } };
   }
@@ -166,13 +168,13 @@ export function planMysqlPitr(manifests: Manifest[], binlogs: BinlogView[], targ
       return gtidReached(seen, target.gtids);
     });
     if (end < 0) {
-      throw dbtoolError('TARGET_OUT_OF_RANGE', `the target GTID ${target.text} is after the archived binlogs, which end at ${last.name}${last.lastGtids ? ` (GTID ${last.lastGtids})` : ''}`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
+      throw dbtoolError('TARGET_OUT_OF_RANGE', `the target GTID ${target.text} is after the archived binlogs, which end at ${last.name}${last.lastGtids ? ` (GTID ${last.lastGtids})` : ''}${gap}`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
     }
     return { backup, files: files.slice(0, end + 1), startPosition: start.position, stop: { kind: 'gtid', gtid: target.text } };
   }
   const end = files.findIndex((b) => b.seq === target.point.seq);
   if (end < 0 || target.point.position > files[end]!.size) {
-    throw dbtoolError('TARGET_OUT_OF_RANGE', `the target ${target.text} is after the archived binlogs, which end at ${last.name}:${last.size}`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
+    throw dbtoolError('TARGET_OUT_OF_RANGE', `the target ${target.text} is after the archived binlogs, which end at ${last.name}:${last.size}${gap}`, 'Run `dbtool binlog-archive --once` first, or choose an earlier target');
   }
   return { backup, files: files.slice(0, end + 1), startPosition: start.position, stop: { kind: 'position', position: target.point.position } };
 }
