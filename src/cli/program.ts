@@ -44,6 +44,8 @@ import { settingsView } from '../command/config-show/index.js';
 import { ConsoleSession } from '../command/console/session.js';
 import { sampleData } from '../command/sample-data/index.js';
 import { PgSqlSession } from '../engine/postgres/sql-session.js';
+import { MysqlSqlSession } from '../engine/mysql/sql-session.js';
+import type { SqlSession } from '../engine/sql-session.js';
 import { historyPath, runRepl } from './console/repl.js';
 import { formatBytes, formatTable } from './format.js';
 import { printExpire, printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
@@ -90,6 +92,17 @@ function logicalLoader(s: Settings, o: { noOwner?: boolean }): LogicalLoader {
 function mysqlConnection(s: Settings): MysqlConnectionOptions {
   const { host, port, user, password, database, socket, defaultsFile } = s.connection;
   return { host, port, user, password, database, socket, defaultsFile };
+}
+
+/** The SqlSession of the source's engine (console, sample-data). */
+function openSqlSession(s: Settings): Promise<SqlSession> {
+  if (s.connection.engine === 'mysql') {
+    const c = mysqlConnection(s);
+    // MySQL has no default database to land in: a table needs one named.
+    if (c.database === undefined) throw dbtoolError('USAGE', 'a MySQL/MariaDB source needs a database for SQL and sample data, and none is set', 'Set DB_NAME (or --database) to an existing database');
+    return MysqlSqlSession.open(c);
+  }
+  return PgSqlSession.open(pgConnection(s));
 }
 
 /** The recovery target of a MySQL restore: a time (zone required) or a binlog position. */
@@ -512,7 +525,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'generator seed: the same seed gives the same rows (default 1)', intArg('--seed', 0, 2 ** 32 - 1))
     .action(async (o) => {
       const s = settings();
-      const session = await PgSqlSession.open(pgConnection(s));
+      const session = await openSqlSession(s);
       try {
         const r = await sampleData({ session, rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, seed: o.seed ?? 1, reporter: reporter() });
         if (globals().json) out(JSON.stringify(r));
