@@ -494,12 +494,15 @@ export function buildProgram(): Command {
 
   const startConsole = async (): Promise<void> => {
     const s = settings();
-    const connection = pgConnection(s);
+    // A MySQL source backs up with its own tool; PostgreSQL's connection is only built for PostgreSQL.
+    const chain = engineFor(s.connection.engine).capabilities.chainRestore;
     const session = new ConsoleSession({
       repo: s.repo,
       source: s.source,
-      connection,
-      openSql: () => PgSqlSession.open(connection),
+      engine: s.connection.engine,
+      connection: chain ? undefined : pgConnection(s),
+      mysql: chain ? { connection: mysqlConnection(s), target: mysqlTarget, owner: resolveRunAs(s.runAs ?? 'mysql') } : undefined,
+      openSql: () => openSqlSession(s),
       restoreCommand: (location, repo) => selfCommand({ ...s, repo: location }, ['wal-get', '%f', '"%p"'], repo),
       openRepo: (location) => Repository.open(openStorage(location, undefined, { s3: s.s3 }), { passphrase: passphraseProvider(s.passphrase) }),
       initRepo: (location) => Repository.init(openStorage(location, undefined, { s3: s.s3 })),

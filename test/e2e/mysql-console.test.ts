@@ -3,10 +3,14 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { isValidIsbn13 } from '../../src/command/sample-data/books.js';
-import { startMariadb, stopServerDir } from '../harness/mariadb-instance.js';
+import { checksumTables, startMariadb, stopServerDir, trackServerDir } from '../harness/mariadb-instance.js';
 import type { TestMariadb } from '../harness/mariadb-instance.js';
-import { makeTempDir, runDbtool } from '../harness/pg-cluster.js';
+import { connectMysql } from '../../src/engine/mysql/connection.js';
+import { freePort, makeTempDir, runDbtool } from '../harness/pg-cluster.js';
 
 function assertOneLine(r: { code: number; stderr: string }, code: number, pattern: RegExp): void {
   assert.equal(r.code, code, `exit status (stderr: ${r.stderr})`);
@@ -59,5 +63,82 @@ describe('mysql: sample-data and the console', () => {
     assert.equal(again.code, 0, again.stderr);
     const pair = await my.query<{ same: number }>('SELECT count(*) AS same FROM shop.books a JOIN shop.books b ON b.id = a.id + 3000 WHERE a.id <= 500 AND a.isbn = b.isbn AND a.title = b.title');
     assert.equal(Number(pair[0]!.same), 500);
+  });
+
+  it('console: backups, SQL and a CSV extract through piped stdin; errors are one line, the console goes on', async () => {
+    const repo = join(work, 'repo');
+    const out = join(work, 'out');
+    const r = await dbtool(['console'], { DBTOOL_HISTORY: join(work, 'history') }, [
+      'incremental backup',
+      `full database -path ${repo}`,
+      'SQL CREATE TABLE t (id int PRIMARY KEY, v text)',
+      "SQL INSERT INTO t SELECT seq, concat('v', seq) FROM seq_1_to_10",
+      'SQL SELEC broken',
+      'SQL SELECT count(*) AS n, max(v) AS top FROM t',
+      'incremental backup',
+      // Labels have whole seconds: keep the differential in a later second than the incremental.
+      'SQL SELECT SLEEP(1.1) AS slept',
+      "SQL INSERT INTO t VALUES (11, 'eleven')",
+      'differential backup',
+      "SQL CREATE TABLE odd (id int PRIMARY KEY, v text, d decimal(6,2))",
+      "SQL INSERT INTO odd VALUES (1, 'a,b', 1.50), (2, 'say \"hi\"', NULL), (3, concat('line1', char(10), 'line2'), 0), (4, NULL, 2), (5, '', 3)",
+      `SQL SELECT id, v, d FROM odd ORDER BY id -extract -path ${out}`,
+      'info',
+      'verify',
+      'exit',
+    ].join('\n') + '\n');
+    assert.equal(r.code, 1, `a failed command makes the exit status non-zero (stderr: ${r.stderr})`);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('dbtool: '));
+    assert.equal(errors.length, 2, r.stderr);
+    assert.match(errors[0]!, /^dbtool: an incremental backup needs a previous full backup, and no repository is chosen yet/);
+    assert.match(errors[1]!, /^dbtool: the statement failed: You have an error in your SQL syntax.*SQLSTATE 42000/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.match(r.stdout, /^full backup \d{8}T\d{6}Z-F done in /m);
+    assert.match(r.stdout, /^INSERT 10 \(/m);
+    assert.match(r.stdout, /^n\s+top\n-+\s+-+\n10\s+v9\n\(1 row, /m, 'aligned table with column names, row count');
+    assert.match(r.stdout, /^incr backup \d{8}T\d{6}Z-I done in .*\(parent \d{8}T\d{6}Z-F\)/m);
+    assert.match(r.stdout, /^diff backup \d{8}T\d{6}Z-D done in .*\(parent \d{8}T\d{6}Z-F\)/m);
+    assert.match(r.stdout, /^wrote 5 rows \(3 columns\) to .*extract-.*\.csv in /m);
+    assert.match(r.stdout, /chain \d{8}T\d{6}Z-F → \d{8}T\d{6}Z-I → \d{8}T\d{6}Z-D|\d{8}T\d{6}Z-D/);
+    assert.match(r.stdout, /^verified 3 backup\(s\)/m);
+
+    const files = (await readdir(out)).filter((f) => f.endsWith('.csv'));
+    assert.equal(files.length, 1);
+    const rows = parse(await readFile(join(out, files[0]!), 'utf8'), { relax_column_count: false }) as string[][];
+    assert.deepEqual(rows, [
+      ['id', 'v', 'd'],
+      ['1', 'a,b', '1.50'],
+      ['2', 'say "hi"', ''],
+      ['3', 'line1\nline2', '0.00'],
+      ['4', '', '2.00'],
+      ['5', '', '3.00'],
+    ]);
+    // NULL is an empty field, an empty string a quoted one: the file tells them apart.
+    assert.match(await readFile(join(out, files[0]!), 'utf8'), /^4,,2\.00\r?\n5,"",3\.00/m);
+  });
+
+  it('console: restore of the newest backup, started, holds the source data', async () => {
+    const repo = join(work, 'repo');
+    const target = join(work, 'restored');
+    const port = await freePort();
+    trackServerDir(target, join(target, 'mysqld.pid'));
+    const r = await dbtool(['--repo', repo, 'console'], { DBTOOL_HISTORY: join(work, 'history') }, `restore -target-dir ${target} -start -port ${port}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Z-D/);
+    const restored = await connectMysql({ host: '127.0.0.1', port, user: 'root' });
+    const source = await connectMysql(my.connection);
+    try {
+      // The differential holds t with 11 rows; odd came after it.
+      const [rows] = await restored.query('SELECT count(*) AS n FROM shop.t');
+      assert.equal(Number((rows as Array<{ n: number }>)[0]!.n), 11);
+      const a = await checksumTables(restored);
+      const b = await checksumTables(source);
+      assert.equal(a['shop.t'], b['shop.t']);
+      assert.equal(a['shop.books'], b['shop.books']);
+    } finally {
+      await restored.end().catch(() => undefined);
+      await source.end().catch(() => undefined);
+      await stopServerDir(target);
+    }
   });
 });
