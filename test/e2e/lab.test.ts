@@ -15,7 +15,7 @@ describe('lab', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('--rows 20000: four strategies with measured sizes and times, every restore as expected', { timeout: 300_000 }, async () => {
+  it('--rows 20000: four strategies and a logical dump with measured sizes and times, every restore as expected', { timeout: 300_000 }, async () => {
     dir = await makeTempDir('dbtool-lab-report-');
     const r = await runDbtool(['lab', '--rows', '20000', '--batch-size', '5000', '--report-dir', dir], { asUser: undefined });
     assert.equal(r.code, 0, r.stderr);
@@ -25,7 +25,7 @@ describe('lab', () => {
     assert.doesNotMatch(r.stdout, /dbtool-staged-/, 'the scratch copy of the report is not named');
 
     const report = JSON.parse(await readFile(join(dir, 'dbtool-lab.json'), 'utf8')) as { strategies: LabStrategy[] };
-    assert.deepEqual(report.strategies.map((s) => s.name), ['full (physical)', 'WAL + PITR', 'differential', 'reverse delta']);
+    assert.deepEqual(report.strategies.map((s) => s.name), ['full (physical)', 'WAL + PITR', 'differential', 'reverse delta', 'full (logical)']);
     for (const s of report.strategies) {
       assert.ok(s.backupMs > 0 && s.restoreMs > 0 && s.storedBytes > 0 && s.restoreBytes > 0, `${s.name}: measured numbers`);
       assert.ok(s.checks.length > 0 && s.checks.every((c) => c.ok && c.rows === c.expectedRows), `${s.name}: checked restores`);
@@ -36,9 +36,10 @@ describe('lab', () => {
       'WAL + PITR': [27000, 28000],
       differential: [25000],
       'reverse delta': [28000, 25000, 20000],
+      'full (logical)': [28000],
     });
     const md = await readFile(join(dir, 'dbtool-lab.md'), 'utf8');
-    assert.equal(md.split('\n').filter((l) => /^\| (full|WAL|differential|reverse)/.test(l)).length, 4);
+    assert.equal(md.split('\n').filter((l) => /^\| (full|WAL|differential|reverse)/.test(l)).length, 5);
     assert.match(await readFile(join(dir, 'dbtool-lab.svg'), 'utf8'), /^<svg [^>]*>[\s\S]*all as expected[\s\S]*<\/svg>\n$/);
     const sandbox = /lab: sandbox (\S+)/.exec(r.stderr)?.[1];
     assert.ok(sandbox, r.stderr);
