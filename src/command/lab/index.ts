@@ -28,6 +28,7 @@ import { restoreLogical } from '../restore/logical.js';
 import { restore } from '../restore/index.js';
 import type { TargetFlags } from '../restore/plan.js';
 import { sampleData } from '../sample-data/index.js';
+import { mariadbAvailable, mariadbLab } from './mariadb.js';
 import { labMarkdown, labSvg } from './report.js';
 import type { LabCheck, LabStrategy } from './report.js';
 import { stageSelf } from './stage.js';
@@ -301,8 +302,14 @@ export async function lab(o: LabOptions): Promise<LabResult> {
           checks: [strip(logicalCheck)],
         },
       ];
+      // The same steps on a throwaway MariaDB, when its server, installer and backup tool are here.
+      const withMariadb = mariadbAvailable();
+      if (withMariadb) {
+        say('MariaDB: the same rows and changes, mariabackup full/diff/incr and binlog PITR');
+        strategies.push(...(await mariadbLab({ sandbox, repo, rows: o.rows, batchSize: o.batchSize, keep: o.keep, reporter: o.reporter, steps })));
+      }
       const failed = strategies.flatMap((s) => s.checks).filter((c) => !c.ok);
-      const summary = `${o.rows} sample rows, then +5000, +2000, +1000 as the seed does; PostgreSQL ${full.m.server.version}; every restore checked by row count${failed.length ? `: ${failed.length} FAILED` : ', all as expected'}.`;
+      const summary = `${o.rows} sample rows, then +5000, +2000, +1000 as the seed does; PostgreSQL ${full.m.server.version}${withMariadb ? ' and MariaDB' : ''}; every restore checked by row count${failed.length ? `: ${failed.length} FAILED` : ', all as expected'}.`;
       const files = await writeReport(o.reportDir, strategies, steps, summary);
       if (failed.length > 0) {
         throw dbtoolError('RECOVERY_FAILED', `the lab's restores did not give the expected rows (${failed.map((c) => `${c.restored}: ${c.rows}/${c.expectedRows}`).join(', ')})`, `Inspect the sandbox with --keep; the report is in ${o.reportDir}`);
