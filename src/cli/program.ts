@@ -550,7 +550,7 @@ export function buildProgram(): Command {
 
   program
     .command('lab')
-    .description('sandbox: a throwaway PostgreSQL, sample data, the four backup strategies measured and every restore checked; a Markdown/JSON/SVG report')
+    .description('sandbox: a throwaway PostgreSQL (and MariaDB when installed), sample data, the backup strategies measured and every restore checked; a Markdown/JSON/SVG report')
     .option('--rows <n>', 'sample rows to load (default 100000)', intArg('--rows', 1, 100_000_000))
     .option('--batch-size <n>', 'rows per insert batch (default 10000)', intArg('--batch-size', 1, 1_000_000))
     .option('--keep', 'keep the sandbox directory and leave nothing running')
