@@ -3,14 +3,17 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { parse as parseStream } from 'csv-parse';
 import { isValidIsbn13 } from '../../src/command/sample-data/books.js';
 import { checksumTables, startMariadb, stopServerDir, trackServerDir } from '../harness/mariadb-instance.js';
 import type { TestMariadb } from '../harness/mariadb-instance.js';
 import { connectMysql } from '../../src/engine/mysql/connection.js';
-import { freePort, makeTempDir, runDbtool } from '../harness/pg-cluster.js';
+import { freePort, makeTempDir, runDbtool, stageDbtool } from '../harness/pg-cluster.js';
 
 function assertOneLine(r: { code: number; stderr: string }, code: number, pattern: RegExp): void {
   assert.equal(r.code, code, `exit status (stderr: ${r.stderr})`);
@@ -140,5 +143,53 @@ describe('mysql: sample-data and the console', () => {
       await source.end().catch(() => undefined);
       await stopServerDir(target);
     }
+  });
+
+  it('console: SQL … -extract -path of 1 000 000 rows round-trips, in bounded memory', { timeout: 300_000 }, async (t) => {
+    const outDir = join(work, 'csv-big');
+    const query =
+      "SELECT seq AS id, CASE WHEN seq = 500000 THEN concat('a,b \"q\"', char(10), 'line é漢字') ELSE concat('row ', seq) END AS txt, " +
+      "CASE WHEN seq % 3 = 0 THEN NULL ELSE seq * 1.5 END AS num, CASE WHEN seq = 500001 THEN '' END AS maybe_empty FROM seq_1_to_1000000";
+    const bin = await stageDbtool();
+    // Peak RSS of the dbtool process itself, from GNU time (%M: maximum resident set size in KiB).
+    const child = spawn('/usr/bin/time', ['-f', 'maxrss_kib=%M', process.execPath, bin, 'console'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env(), DBTOOL_HISTORY: join(work, 'history') },
+      cwd: work,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdin.end(`SQL ${query} -extract -path ${outDir}\n`);
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    assert.equal(code, 0, stderr);
+    const m = /^wrote 1000000 rows \(4 columns\) to (\S+\.csv) in /m.exec(stdout);
+    assert.ok(m, stdout);
+    const rss = Number(/maxrss_kib=(\d+)/.exec(stderr)?.[1]);
+    assert.ok(rss > 0, `GNU time reported the peak RSS: ${stderr}`);
+    t.diagnostic(`peak RSS of dbtool during the extract: ${Math.round(rss / 1024)} MiB; ${/in ([\d.]+ \w+)$/m.exec(stdout)?.[1]}`);
+    assert.ok(rss < 200 * 1024, `peak RSS ${Math.round(rss / 1024)} MiB stays under 200 MiB`);
+
+    const parser = createReadStream(m[1]!).pipe(parseStream({ raw: true, record_delimiter: '\r\n' }));
+    let n = 0;
+    let header = true;
+    for await (const rec of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+      const raw = rec.raw.replace(/\r\n?$/, '');
+      if (header) {
+        assert.equal(raw, 'id,txt,num,maybe_empty');
+        header = false;
+        continue;
+      }
+      n++;
+      const [id, txt] = rec.record;
+      if (Number(id) !== n) assert.fail(`row ${n} has id ${id}`);
+      if (n === 500000) {
+        assert.equal(txt, 'a,b "q"\nline é漢字', 'comma, quote, newline and UTF-8 round-trip');
+        assert.equal(raw, '500000,"a,b ""q""\nline é漢字",750000.0,');
+      } else if (n === 500001) assert.equal(raw, '500001,row 500001,,""', 'NULL is an empty field, an empty string is ""');
+      else if (n === 2) assert.equal(raw, '2,row 2,3.0,');
+    }
+    assert.equal(n, 1_000_000);
   });
 });

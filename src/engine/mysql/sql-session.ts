@@ -72,8 +72,10 @@ export class MysqlSqlSession implements SqlSession {
       const q = raw.query({
         sql,
         rowsAsArray: true,
-        // Every column as the server's text (exact decimals, dates as written); binary as is.
-        typeCast: (field: { string: () => string | null }) => field.string(),
+        // Every column as the server's text (exact decimals, dates as written). The connection's
+        // charset is utf8mb4, so text arrives as UTF-8; binary values (BLOB, CHAR(), JSON on
+        // MySQL) are read as UTF-8 too, as the mysql client prints them (non-UTF-8 bytes → U+FFFD).
+        typeCast: (field: { string: (encoding?: string) => string | null }) => field.string('utf8'),
       } as unknown as Parameters<typeof raw.query>[0]);
       q.on('fields', (fields: FieldPacket[] | undefined) => {
         // A multi-statement string reports several result sets; the last one with fields wins.
