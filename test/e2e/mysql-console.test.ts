@@ -145,6 +145,23 @@ describe('mysql: sample-data and the console', () => {
     }
   });
 
+  it('console: bad input is one line each and the console goes on (no database, PostgreSQL-only restore target)', async () => {
+    const repo = join(work, 'repo');
+    const target = join(work, 'never');
+    const r = await runDbtool(['--repo', repo, 'console'], {
+      env: { ...my.env, DBTOOL_HISTORY: join(work, 'history') },
+      asUser: undefined,
+      input: ['SQL SELECT 1', `restore -target-dir ${target} -to-lsn 0/1`, 'info'].join('\n') + '\n',
+    });
+    assert.equal(r.code, 1, r.stderr);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('dbtool: '));
+    assert.equal(errors.length, 2, r.stderr);
+    assert.match(errors[0]!, /needs a database for SQL and sample data.*Set DB_NAME/);
+    assert.match(errors[1]!, /--to-lsn applies to PostgreSQL sources only/);
+    assert.match(r.stdout, /Z-D/, 'info still ran');
+    assert.equal((await readdir(work)).includes('never'), false, 'nothing restored');
+  });
+
   it('console: SQL … -extract -path of 1 000 000 rows round-trips, in bounded memory', { timeout: 300_000 }, async (t) => {
     const outDir = join(work, 'csv-big');
     const query =
