@@ -44,6 +44,8 @@ import { settingsView } from '../command/config-show/index.js';
 import { ConsoleSession } from '../command/console/session.js';
 import { sampleData } from '../command/sample-data/index.js';
 import { PgSqlSession } from '../engine/postgres/sql-session.js';
+import { MysqlSqlSession } from '../engine/mysql/sql-session.js';
+import type { SqlSession } from '../engine/sql-session.js';
 import { historyPath, runRepl } from './console/repl.js';
 import { formatBytes, formatTable } from './format.js';
 import { printExpire, printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
@@ -90,6 +92,17 @@ function logicalLoader(s: Settings, o: { noOwner?: boolean }): LogicalLoader {
 function mysqlConnection(s: Settings): MysqlConnectionOptions {
   const { host, port, user, password, database, socket, defaultsFile } = s.connection;
   return { host, port, user, password, database, socket, defaultsFile };
+}
+
+/** The SqlSession of the source's engine (console, sample-data). */
+function openSqlSession(s: Settings): Promise<SqlSession> {
+  if (s.connection.engine === 'mysql') {
+    const c = mysqlConnection(s);
+    // MySQL has no default database to land in: a table needs one named.
+    if (c.database === undefined) throw dbtoolError('USAGE', 'a MySQL/MariaDB source needs a database for SQL and sample data, and none is set', 'Set DB_NAME (or --database) to an existing database');
+    return MysqlSqlSession.open(c);
+  }
+  return PgSqlSession.open(pgConnection(s));
 }
 
 /** The recovery target of a MySQL restore: a time (zone required) or a binlog position. */
@@ -481,12 +494,15 @@ export function buildProgram(): Command {
 
   const startConsole = async (): Promise<void> => {
     const s = settings();
-    const connection = pgConnection(s);
+    // A MySQL source backs up with its own tool; PostgreSQL's connection is only built for PostgreSQL.
+    const chain = engineFor(s.connection.engine).capabilities.chainRestore;
     const session = new ConsoleSession({
       repo: s.repo,
       source: s.source,
-      connection,
-      openSql: () => PgSqlSession.open(connection),
+      engine: s.connection.engine,
+      connection: chain ? undefined : pgConnection(s),
+      mysql: chain ? { connection: mysqlConnection(s), target: mysqlTarget, owner: resolveRunAs(s.runAs ?? 'mysql') } : undefined,
+      openSql: () => openSqlSession(s),
       restoreCommand: (location, repo) => selfCommand({ ...s, repo: location }, ['wal-get', '%f', '"%p"'], repo),
       openRepo: (location) => Repository.open(openStorage(location, undefined, { s3: s.s3 }), { passphrase: passphraseProvider(s.passphrase) }),
       initRepo: (location) => Repository.init(openStorage(location, undefined, { s3: s.s3 })),
@@ -512,7 +528,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'generator seed: the same seed gives the same rows (default 1)', intArg('--seed', 0, 2 ** 32 - 1))
     .action(async (o) => {
       const s = settings();
-      const session = await PgSqlSession.open(pgConnection(s));
+      const session = await openSqlSession(s);
       try {
         const r = await sampleData({ session, rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, seed: o.seed ?? 1, reporter: reporter() });
         if (globals().json) out(JSON.stringify(r));
@@ -534,7 +550,7 @@ export function buildProgram(): Command {
 
   program
     .command('lab')
-    .description('sandbox: a throwaway PostgreSQL, sample data, the four backup strategies measured and every restore checked; a Markdown/JSON/SVG report')
+    .description('sandbox: a throwaway PostgreSQL (and MariaDB when installed), sample data, the backup strategies measured and every restore checked; a Markdown/JSON/SVG report')
     .option('--rows <n>', 'sample rows to load (default 100000)', intArg('--rows', 1, 100_000_000))
     .option('--batch-size <n>', 'rows per insert batch (default 10000)', intArg('--batch-size', 1, 1_000_000))
     .option('--keep', 'keep the sandbox directory and leave nothing running')

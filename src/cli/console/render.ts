@@ -6,6 +6,7 @@ import { helpText } from '../../command/console/grammar.js';
 import type { SqlValue } from '../../engine/sql-session.js';
 import { formatBytes, formatDuration, formatTable } from '../format.js';
 import { printInfo, printRestore, printVerify } from '../output.js';
+import { printMysqlRestore } from '../mysql-output.js';
 
 /** Longest value shown in a cell; longer ones end in an ellipsis. */
 export const CELL_WIDTH = 40;
@@ -46,6 +47,9 @@ export function renderResult(r: ConsoleResult, out: (text: string) => void): voi
       return;
     case 'restore':
       printRestore(r.result, false, out);
+      return;
+    case 'mysql-restore':
+      printMysqlRestore(r.result, false, out);
       return;
     case 'info':
       printInfo(r.report, false, out);

@@ -7,10 +7,17 @@ import { dbtoolError, isDbtoolError } from '../../core/errors.js';
 import type { OsUser } from '../../core/os-user.js';
 import type { Reporter } from '../../core/reporter.js';
 import type { PgConnectionOptions } from '../../engine/postgres/connection.js';
+import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
+import { engineFor } from '../../engine/engine.js';
+import type { EngineName } from '../../engine/engine.js';
 import type { SqlSession, SqlValue } from '../../engine/sql-session.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { backup } from '../backup/index.js';
+import { backupMysql } from '../backup/mysql.js';
+import { restoreMysql, sourceEngine } from '../restore/mysql.js';
+import type { MysqlRestoreResult } from '../restore/mysql.js';
+import type { MysqlTarget } from '../restore/mysql-plan.js';
 import { info } from '../info/index.js';
 import type { InfoReport } from '../info/index.js';
 import { loadCatalog } from '../info/catalog.js';
@@ -26,7 +33,12 @@ export interface ConsoleOptions {
   /** repository location from settings; `full database -path` replaces it for the session */
   repo: string | undefined;
   source: string;
-  connection: PgConnectionOptions;
+  /** the configured engine (default postgres); commands pick their path by its capabilities */
+  engine?: EngineName;
+  /** a PostgreSQL source's connection (backups) */
+  connection?: PgConnectionOptions;
+  /** a MySQL/MariaDB source: backups through its backup tool, restores applied as a chain */
+  mysql?: MysqlConsoleSource;
   openSql: () => Promise<SqlSession>;
   /** restore_command for a restore from `repo` (the CLI builds it: it knows its own path) */
   /** restore_command for a restore from the repository at `location` (opened as `repo`) */
@@ -37,6 +49,14 @@ export interface ConsoleOptions {
   initRepo: (location: string) => Promise<Repository>;
   runAs: OsUser | undefined;
   reporter: Reporter;
+}
+
+export interface MysqlConsoleSource {
+  connection: MysqlConnectionOptions;
+  /** the recovery target of the restore flags (the CLI parses it as `restore` does) */
+  target: (flags: { toTime?: string; toLsn?: string; toXid?: string; toName?: string; immediate?: boolean }) => MysqlTarget;
+  /** owner of restored files and the restored server's OS user when running as root */
+  owner: OsUser | undefined;
 }
 
 /** How many rows `SQL` prints; every row is still counted. */
@@ -59,6 +79,7 @@ export type ConsoleResult =
   | { kind: 'sql'; table: SqlTable }
   | { kind: 'extract'; extract: ExtractResult }
   | { kind: 'restore'; result: RestoreResult }
+  | { kind: 'mysql-restore'; result: MysqlRestoreResult }
   | { kind: 'info'; report: InfoReport }
   | { kind: 'verify'; report: VerifyReport };
 
@@ -102,6 +123,26 @@ export class ConsoleSession {
       case 'restore': {
         const f = cmd.flags;
         const location = this.requireRepo();
+        const mysqlResult = await this.withRepo(async (repo) => {
+          // As the CLI: the source's recorded engine, or the configured one for an unknown source.
+          const engine = (await sourceEngine(repo, this.o.source)) ?? engineFor(this.o.engine ?? 'postgres');
+          if (!engine.capabilities.chainRestore) return undefined;
+          const my = this.requireMysql();
+          if (f.start && f.port === undefined) throw dbtoolError('USAGE', '-start needs -port', 'Give the port the restored server should listen on, e.g. -port 3307');
+          return restoreMysql({
+            repo,
+            source: this.o.source,
+            targetDir: resolve(f.targetDir),
+            label: f.backup,
+            force: !!f.force,
+            target: my.target(f),
+            start: f.start ? { port: f.port! } : undefined,
+            replayAs: { user: my.connection.user, password: my.connection.password },
+            owner: my.owner,
+            reporter: this.o.reporter,
+          });
+        });
+        if (mysqlResult) return { kind: 'mysql-restore', result: mysqlResult };
         const result = await this.withRepo((repo) =>
           restore({
             repo,
@@ -144,7 +185,7 @@ export class ConsoleSession {
     }
     this.repoLocation = location;
     try {
-      const manifest = await backup({ repo, source: this.o.source, type: 'full', connection: this.o.connection, checkpoint: 'fast', reporter: this.o.reporter });
+      const manifest = await this.takeBackup(repo, 'full');
       return { kind: 'backup', manifest, repo: location, created };
     } finally {
       await repo.close();
@@ -153,19 +194,33 @@ export class ConsoleSession {
 
   /** `differential backup` / `incremental backup`: refused, clearly, without a previous full. */
   private async childBackup(type: 'diff' | 'incr'): Promise<ConsoleResult> {
-    const name = type === 'diff' ? 'differential' : 'incremental';
+    const name = type === 'diff' ? 'a differential' : 'an incremental';
     const location = this.repoLocation;
     if (location === undefined) {
-      throw dbtoolError('NO_BACKUP', `a ${name} backup needs a previous full backup, and no repository is chosen yet`, 'Take a full backup first: full database -path /path/to/backups');
+      throw dbtoolError('NO_BACKUP', `${name} backup needs a previous full backup, and no repository is chosen yet`, 'Take a full backup first: full database -path /path/to/backups');
     }
     return this.withRepo(async (repo) => {
       const { manifests } = await loadCatalog(repo, this.o.source);
       if (!manifests.some((m) => m.type === 'full')) {
-        throw dbtoolError('NO_BACKUP', `a ${name} backup needs a previous full backup of source ${this.o.source} in ${location}, and there is none`, `Take one first: full database -path ${location}`);
+        throw dbtoolError('NO_BACKUP', `${name} backup needs a previous full backup of source ${this.o.source} in ${location}, and there is none`, `Take one first: full database -path ${location}`);
       }
-      const manifest = await backup({ repo, source: this.o.source, type, connection: this.o.connection, checkpoint: 'fast', reporter: this.o.reporter });
+      const manifest = await this.takeBackup(repo, type);
       return { kind: 'backup', manifest, repo: location, created: false };
     });
+  }
+
+  /** A physical backup the engine's way, as the CLI's `backup` chooses by capability. */
+  private async takeBackup(repo: Repository, type: 'full' | 'diff' | 'incr'): Promise<Manifest> {
+    if (engineFor(this.o.engine ?? 'postgres').capabilities.chainRestore) {
+      return backupMysql({ repo, source: this.o.source, type, connection: this.requireMysql().connection, reporter: this.o.reporter });
+    }
+    if (!this.o.connection) throw dbtoolError('USAGE', 'the console has no PostgreSQL connection to back up', 'Set DB_ENGINE and the connection settings');
+    return backup({ repo, source: this.o.source, type, connection: this.o.connection, checkpoint: 'fast', reporter: this.o.reporter });
+  }
+
+  private requireMysql(): MysqlConsoleSource {
+    if (!this.o.mysql) throw dbtoolError('USAGE', 'this repository holds MySQL/MariaDB backups, and the console is not set up for a MySQL source', 'Start the console with DB_ENGINE=mysql (or --db mysql)');
+    return this.o.mysql;
   }
 
   /** Run a statement; keep the first SHOWN_ROWS rows, count the rest as they stream by. */

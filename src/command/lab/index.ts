@@ -2,7 +2,8 @@
 // PostgreSQL with WAL archived into a fresh repository: sample rows, then full, differential and
 // incremental backups with the seed's changes (5 000, 2 000, 1 000 more rows) between them; every
 // strategy is restored to an earlier point and checked by row count; the comparison table is
-// printed and written as Markdown, JSON and an SVG chart.
+// printed and written as Markdown, JSON and an SVG chart. A logical dump (pg_dump), restored into a
+// scratch database, is the fifth row.
 
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -21,9 +22,13 @@ import { listArchive } from '../../repo/archive.js';
 import { Repository } from '../../repo/repository.js';
 import { PosixStorage } from '../../storage/posix/posix-storage.js';
 import { backup } from '../backup/index.js';
+import { backupLogical } from '../backup/logical.js';
+import { PgLogicalDumper, PgLogicalLoader } from '../../engine/postgres/logical.js';
+import { restoreLogical } from '../restore/logical.js';
 import { restore } from '../restore/index.js';
 import type { TargetFlags } from '../restore/plan.js';
 import { sampleData } from '../sample-data/index.js';
+import { mariadbAvailable, mariadbLab } from './mariadb.js';
 import { labMarkdown, labSvg } from './report.js';
 import type { LabCheck, LabStrategy } from './report.js';
 import { stageSelf } from './stage.js';
@@ -153,6 +158,10 @@ export async function lab(o: LabOptions): Promise<LabResult> {
       await sleep(1100);
       const rowsLatest = await load(1000);
       const incr = await take('incr');
+      const [logical, logicalMs] = await timed(() =>
+        backupLogical({ repo, source, engine: 'postgres', dumper: new PgLogicalDumper({ connection: conn, database: 'postgres', jobs: 2, tempParent: sandbox }), reporter: o.reporter }),
+      );
+      steps.push({ step: `logical backup ${logical.label}`, ms: logicalMs, bytes: logical.bytes.stored, check: `${(logical.bytes.database / 1048576).toFixed(1)} MiB dumped` });
 
       const [, archiveMs] = await timed(async () => {
         const [sw] = await db.query<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f');
@@ -207,6 +216,26 @@ export async function lab(o: LabOptions): Promise<LabResult> {
       const latestCheck = await check('to the latest point', {}, undefined, rowsLatest);
       const newestCheck = await check(`newest ${incr.m.label}`, { immediate: true }, incr.m.label, rowsLatest);
 
+      // The dump of `postgres`, loaded into a scratch database of the same server and counted there.
+      const logicalCheck = await (async (): Promise<LabCheck & { bytes: number }> => {
+        const into = 'lab_logical';
+        const [r, ms] = await timed(() =>
+          restoreLogical({ repo, source, loader: new PgLogicalLoader({ connection: conn, tempParent: sandbox }), intoDatabase: into, fromDatabase: 'postgres', label: logical.label, clean: false, jobs: 2, reporter: o.reporter }),
+        );
+        const scratch = await PgSqlSession.open({ ...conn, database: into });
+        let rows = -1;
+        try {
+          await scratch.stream('SELECT count(*) FROM books', 1, (b) => {
+            rows = Number(b.rows[0]?.[0] ?? -1);
+          });
+        } finally {
+          await scratch.close();
+        }
+        const what = `logical ${logical.label} into database ${into}`;
+        steps.push({ step: `restore ${what}`, ms, bytes: r.bytes, check: rows === rowsLatest ? `${rows} rows, as expected` : `${rows} rows, EXPECTED ${rowsLatest}` });
+        return { restored: what, expectedRows: rowsLatest, rows, ok: rows === rowsLatest, ms, bytes: r.bytes };
+      })();
+
       const dbBytes = incr.m.bytes.database;
       const pct = (b: number) => `${((b / Math.max(dbBytes, 1)) * 100).toFixed(0)} % of the database`;
       const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
@@ -260,9 +289,27 @@ export async function lab(o: LabOptions): Promise<LabResult> {
           cost: `the newest backup is complete; each older one costs only its own chunks: ${mib(incr.m.bytes.stored)} (${pct(incr.m.bytes.stored)}) for the newest`,
           checks: [strip(newestCheck), strip(diffCheck), strip(fullCheck)],
         },
+        {
+          name: 'full (logical)',
+          backup: `logical backup ${logical.label} (pg_dump of postgres)`,
+          backupMs: logicalMs,
+          storedBytes: logical.bytes.stored,
+          databaseBytes: logical.bytes.database,
+          restoreMs: logicalCheck.ms,
+          restoreBytes: logicalCheck.bytes,
+          rollback: 'to the moment of each dump; one database at a time, into any database or server version',
+          cost: `a dump reads every row and a load rebuilds indexes; stored ${mib(logical.bytes.stored)} (dump ${mib(logical.bytes.database)})`,
+          checks: [strip(logicalCheck)],
+        },
       ];
+      // The same steps on a throwaway MariaDB, when its server, installer and backup tool are here.
+      const withMariadb = mariadbAvailable();
+      if (withMariadb) {
+        say('MariaDB: the same rows and changes, mariabackup full/diff/incr and binlog PITR');
+        strategies.push(...(await mariadbLab({ sandbox, repo, rows: o.rows, batchSize: o.batchSize, keep: o.keep, reporter: o.reporter, steps })));
+      }
       const failed = strategies.flatMap((s) => s.checks).filter((c) => !c.ok);
-      const summary = `${o.rows} sample rows, then +5000, +2000, +1000 as the seed does; PostgreSQL ${full.m.server.version}; every restore checked by row count${failed.length ? `: ${failed.length} FAILED` : ', all as expected'}.`;
+      const summary = `${o.rows} sample rows, then +5000, +2000, +1000 as the seed does; PostgreSQL ${full.m.server.version}${withMariadb ? ' and MariaDB' : ''}; every restore checked by row count${failed.length ? `: ${failed.length} FAILED` : ', all as expected'}.`;
       const files = await writeReport(o.reportDir, strategies, steps, summary);
       if (failed.length > 0) {
         throw dbtoolError('RECOVERY_FAILED', `the lab's restores did not give the expected rows (${failed.map((c) => `${c.restored}: ${c.rows}/${c.expectedRows}`).join(', ')})`, `Inspect the sandbox with --keep; the report is in ${o.reportDir}`);

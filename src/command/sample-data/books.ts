@@ -24,6 +24,20 @@ export const BOOKS_DDL_POSTGRES = `CREATE TABLE IF NOT EXISTS books (
   stock int NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now())`;
 
+/** The same shape for MySQL/MariaDB: InnoDB, utf8mb4 (titles and names are not all ASCII). */
+export const BOOKS_DDL_MYSQL = `CREATE TABLE IF NOT EXISTS books (
+  id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  title varchar(255) NOT NULL,
+  author varchar(255) NOT NULL,
+  published_year int NOT NULL,
+  isbn char(13) NOT NULL,
+  price decimal(8,2) NOT NULL,
+  stock int NOT NULL,
+  created_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+/** The books DDL per engine. */
+export const BOOKS_DDL: Record<'postgres' | 'mysql', string> = { postgres: BOOKS_DDL_POSTGRES, mysql: BOOKS_DDL_MYSQL };
+
 const ADJECTIVES = ['Silent', 'Forgotten', 'Crimson', 'Hidden', 'Last', 'Golden', 'Broken', 'Distant', 'Quiet', 'Wild', 'Burning', 'Frozen', 'Secret', 'Endless', 'Hollow', 'Northern', 'Restless', 'Paper', 'Glass', 'Iron', 'Velvet', 'Midnight', 'Summer', 'Winter', 'Lonely', 'Bright', 'Ancient', 'Little', 'Final', 'Small'];
 const NOUNS = ['River', 'Garden', 'Orchard', 'Lighthouse', 'Kingdom', 'Harbor', 'Mountain', 'Library', 'Letter', 'Island', 'Forest', 'City', 'Song', 'Promise', 'Shadow', 'Journey', 'House', 'Map', 'Bridge', 'Clock', 'Mirror', 'Station', 'Road', 'Sea', 'Winter', 'Crown', 'Storm', 'Field', 'Window', 'Tide'];
 const TOPICS = ['Glass', 'Salt', 'Clocks', 'Maps', 'Bees', 'Silk', 'Rivers', 'Printing', 'Coffee', 'Bridges', 'Numbers', 'Stars', 'Trains', 'Paper', 'Ships', 'Gardens', 'Bread', 'Music', 'Light', 'Money'];

@@ -1,10 +1,10 @@
 // `dbtool sample-data`: create the seed's `books` table if it is missing and load N generated rows
-// in batches of B (one COPY per batch, each committed), with progress.
+// in batches of B (one COPY, or one transaction of multi-row INSERTs for MySQL, per batch, each
+// committed), with progress.
 
-import { dbtoolError } from '../../core/errors.js';
 import type { Reporter } from '../../core/reporter.js';
 import type { SqlSession } from '../../engine/sql-session.js';
-import { BOOK_COLUMNS, BOOKS_DDL_POSTGRES, nextBook, rng } from './books.js';
+import { BOOK_COLUMNS, BOOKS_DDL, nextBook, rng } from './books.js';
 
 export interface SampleDataOptions {
   session: SqlSession;
@@ -24,10 +24,7 @@ export interface SampleDataResult {
 }
 
 export async function sampleData(o: SampleDataOptions): Promise<SampleDataResult> {
-  if (o.session.engine !== 'postgres') {
-    throw dbtoolError('USAGE', `sample-data does not support engine '${o.session.engine}' yet`, 'Use a PostgreSQL source');
-  }
-  await o.session.execute(BOOKS_DDL_POSTGRES);
+  await o.session.execute(BOOKS_DDL[o.session.engine]);
   const r = rng(o.seed);
   const started = performance.now();
   const progress = o.reporter.progress('sample-data books', o.rows, 'rows');
