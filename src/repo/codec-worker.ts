@@ -14,8 +14,14 @@ interface Init {
 
 interface Task {
   id: number;
-  op: 'digest' | 'seal' | 'open';
+  op: 'digest' | 'seal' | 'open' | 'digestIn' | 'sealIn' | 'arena' | 'dropArena';
   data: ArrayBuffer;
+  /** arena ops: which arena, the range of the chunk in it; digestIn: also encode it */
+  arena?: number;
+  offset?: number;
+  length?: number;
+  seal?: boolean;
+  shared?: SharedArrayBuffer;
   kind?: ObjectKindName;
   /** the object's identity for encryption: a chunk's id, another object's key */
   name?: string;
@@ -35,8 +41,41 @@ function asTransferable(b: Buffer): ArrayBuffer {
   return copy;
 }
 
+/** Shared memory of the ChunkWriters that use this pool (CodecPool.createArena). */
+const arenas = new Map<number, SharedArrayBuffer>();
+
+function arenaRange(task: Task): Uint8Array {
+  const shared = arenas.get(task.arena ?? 0);
+  if (!shared) throw new Error(`unknown chunk arena ${task.arena}`);
+  return new Uint8Array(shared, task.offset ?? 0, task.length ?? 0);
+}
+
 parentPort!.on('message', (task: Task) => {
+  if (task.op === 'arena') {
+    arenas.set(task.arena!, task.shared!);
+    return;
+  }
+  if (task.op === 'dropArena') {
+    arenas.delete(task.arena!);
+    return;
+  }
   try {
+    if (task.op === 'digestIn') {
+      const plain = arenaRange(task);
+      const chunkId = chunkIdOf(idKey, plain);
+      if (!task.seal) {
+        parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId } });
+        return;
+      }
+      const obj = asTransferable(encodeObject('chunk', plain, { level: init.level, dataKey, name: chunkId }));
+      parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId, obj } }, [obj]);
+      return;
+    }
+    if (task.op === 'sealIn') {
+      const obj = asTransferable(encodeObject('chunk', arenaRange(task), { level: init.level, dataKey, name: task.name }));
+      parentPort!.postMessage({ id: task.id, ok: true, value: obj }, [obj]);
+      return;
+    }
     const data = new Uint8Array(task.data);
     if (task.op === 'digest') {
       const chunkId = chunkIdOf(idKey, data);
