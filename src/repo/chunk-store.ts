@@ -225,6 +225,19 @@ export class ChunkWriter {
 
 /** Read a chunk, verify it against its id; errors name the chunk and the caller's context. */
 export async function readChunk(repo: Repository, id: string, context: string): Promise<Buffer> {
+  return (await fetchChunk(repo, id, context, (obj) => repo.codec().open('chunk', id, obj, id))).result;
+}
+
+/**
+ * Read a chunk and verify it against its id, as readChunk, without bringing the plaintext back
+ * from the worker: its length, and the size of the stored object (what verify reports as read).
+ */
+export async function checkChunk(repo: Repository, id: string, context: string): Promise<{ plainBytes: number; storedBytes: number }> {
+  const { result, storedBytes } = await fetchChunk(repo, id, context, (obj) => repo.codec().check('chunk', id, obj, id));
+  return { plainBytes: result, storedBytes };
+}
+
+async function fetchChunk<T>(repo: Repository, id: string, context: string, decode: (obj: ArrayBuffer) => Promise<T>): Promise<{ result: T; storedBytes: number }> {
   const key = keys.chunk(id);
   let obj: Buffer;
   try {
@@ -235,8 +248,9 @@ export async function readChunk(repo: Repository, id: string, context: string): 
     }
     throw e;
   }
+  const storedBytes = obj.length;
   try {
-    return await repo.codec().open('chunk', id, ownedArrayBuffer(obj), id);
+    return { result: await decode(ownedArrayBuffer(obj)), storedBytes };
   } catch (e) {
     if (e instanceof Error && e.name === 'ObjectAuthError') throw tamperedError(`chunk ${id} of ${context} (${key})`, repo.storage.description, e.message);
     throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} is corrupt (${messageOf(e)})`, 'Run `dbtool verify` to see every affected backup; restore another backup');

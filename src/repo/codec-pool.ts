@@ -80,6 +80,11 @@ export class CodecPool {
     return Buffer.from(out);
   }
 
+  /** open() without the plaintext coming back: checks the object, returns the plaintext's length. */
+  async check(kind: ObjectKindName, name: string, obj: ArrayBuffer, expectId?: string): Promise<number> {
+    return this.pool.run<number>({ op: 'open', kind, name, data: obj, expectId, lengthOnly: true }, [obj]);
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }

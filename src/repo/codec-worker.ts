@@ -22,6 +22,8 @@ interface Task {
   length?: number;
   seal?: boolean;
   shared?: SharedArrayBuffer;
+  /** for 'open': reply with the plaintext's length only (verify) */
+  lengthOnly?: boolean;
   kind?: ObjectKindName;
   /** the object's identity for encryption: a chunk's id, another object's key */
   name?: string;
@@ -87,6 +89,10 @@ parentPort!.on('message', (task: Task) => {
       const plain = decodeObject(task.kind ?? 'chunk', data, { dataKey, name: task.name });
       if (task.expectId !== undefined && chunkIdOf(idKey, plain) !== task.expectId) {
         throw new Error('content does not match its chunk id');
+      }
+      if (task.lengthOnly) {
+        parentPort!.postMessage({ id: task.id, ok: true, value: plain.length });
+        return;
       }
       const out = asTransferable(plain);
       parentPort!.postMessage({ id: task.id, ok: true, value: out }, [out]);
