@@ -1,6 +1,7 @@
 // Content-addressed chunks: split entry streams into fixed-size chunks, store each new one once,
 // and read them back verified. Writing is pipelined with bounded memory (a Limiter).
 
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import { keys, chunkIdFromKey } from './keys.js';
@@ -233,6 +234,8 @@ export async function readChunk(repo: Repository, id: string, context: string): 
  * from the worker: its length, and the size of the stored object (what verify reports as read).
  */
 export async function checkChunk(repo: Repository, id: string, context: string): Promise<{ plainBytes: number; storedBytes: number }> {
+  const path = repo.storage.localPath?.(keys.chunk(id));
+  if (path) return localChunk(repo, id, context, path);
   const { result, storedBytes } = await fetchChunk(repo, id, context, (obj) => repo.codec().check('chunk', id, obj, id));
   return { plainBytes: result, storedBytes };
 }
@@ -243,9 +246,7 @@ async function fetchChunk<T>(repo: Repository, id: string, context: string, deco
   try {
     obj = await repo.storage.get(key);
   } catch (e) {
-    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') {
-      throw dbtoolError('CHUNK_MISSING', `chunk ${id} of ${context} is missing from the repository`, 'Run `dbtool verify` to see every affected backup; restore another backup');
-    }
+    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') throw missingError(id, context);
     throw e;
   }
   const storedBytes = obj.length;
@@ -255,4 +256,48 @@ async function fetchChunk<T>(repo: Repository, id: string, context: string, deco
     if (e instanceof Error && e.name === 'ObjectAuthError') throw tamperedError(`chunk ${id} of ${context} (${key})`, repo.storage.description, e.message);
     throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} is corrupt (${messageOf(e)})`, 'Run `dbtool verify` to see every affected backup; restore another backup');
   }
+}
+
+/**
+ * Read a chunk, verify it and write its plaintext (which must be `length` bytes) at `offset` of
+ * the open file `fh`; returns the bytes written. On local storage a worker does all of it.
+ */
+export async function writeChunkTo(repo: Repository, id: string, context: string, fh: FileHandle, offset: number, length: number): Promise<number> {
+  const path = repo.storage.localPath?.(keys.chunk(id));
+  if (path) return (await localChunk(repo, id, context, path, { fd: fh.fd, offset, length })).plainBytes;
+  const data = await readChunk(repo, id, context);
+  if (data.length !== length) throw lengthError(id, context, data.length, length);
+  try {
+    await fh.write(data, 0, data.length, offset);
+  } catch (e) {
+    throw writeError(context, e);
+  }
+  return data.length;
+}
+
+async function localChunk(repo: Repository, id: string, context: string, path: string, into?: { fd: number; offset: number; length: number }): Promise<{ plainBytes: number; storedBytes: number }> {
+  const key = keys.chunk(id);
+  try {
+    return await repo.codec().openFile(path, id, into);
+  } catch (e) {
+    const name = e instanceof Error ? e.name : '';
+    if (name === 'ChunkMissingError') throw missingError(id, context);
+    if (name === 'ChunkReadError') throw dbtoolError('STORAGE_IO', `reading ${key} in ${repo.storage.description} failed (${messageOf(e)})`, 'Check permissions and the filesystem of the repository', e);
+    if (name === 'ObjectAuthError') throw tamperedError(`chunk ${id} of ${context} (${key})`, repo.storage.description, messageOf(e));
+    if (name === 'ChunkLengthError') throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} ${messageOf(e)}`, 'Run `dbtool verify`; restore another backup');
+    if (name === 'TargetWriteError') throw writeError(context, e);
+    throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} is corrupt (${messageOf(e)})`, 'Run `dbtool verify` to see every affected backup; restore another backup');
+  }
+}
+
+function missingError(id: string, context: string) {
+  return dbtoolError('CHUNK_MISSING', `chunk ${id} of ${context} is missing from the repository`, 'Run `dbtool verify` to see every affected backup; restore another backup');
+}
+
+function lengthError(id: string, context: string, got: number, want: number) {
+  return dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} has ${got} bytes where ${want} were expected`, 'Run `dbtool verify`; restore another backup');
+}
+
+function writeError(context: string, e: unknown) {
+  return dbtoolError('STORAGE_IO', `writing ${context} failed (${messageOf(e)})`, 'Check free space and permissions of the target directory', e);
 }

@@ -85,6 +85,16 @@ export class CodecPool {
     return this.pool.run<number>({ op: 'open', kind, name, data: obj, expectId, lengthOnly: true }, [obj]);
   }
 
+  /**
+   * A chunk object read by a worker from its local file (`path`), decoded and checked against
+   * `chunkId`; with `into`, its plaintext (which must be `length` bytes) is written at `offset`
+   * of the open file `fd`. Failures reject with Errors named ChunkMissingError, ChunkReadError,
+   * ObjectAuthError, ChunkLengthError, TargetWriteError, or anything else for a damaged object.
+   */
+  async openFile(path: string, chunkId: string, into?: { fd: number; offset: number; length: number }): Promise<{ plainBytes: number; storedBytes: number }> {
+    return this.pool.run({ op: 'openFile', path, kind: 'chunk', name: chunkId, expectId: chunkId, ...into });
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import type { ProgressHandle } from '../core/reporter.js';
-import { readChunk } from './chunk-store.js';
+import { writeChunkTo } from './chunk-store.js';
 import { Limiter } from './limiter.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { Repository } from './repository.js';
@@ -89,14 +89,8 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
   return { files, bytes };
 }
 
-async function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number): Promise<number> {
-  const data = await readChunk(repo, id, `file ${f.path}`);
-  const expected = Math.min(chunkSize, f.size - offset);
-  if (data.length !== expected) {
-    throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of file ${f.path} has ${data.length} bytes where ${expected} were expected`, 'Run `dbtool verify`; restore another backup');
-  }
-  await fh.write(data, 0, data.length, offset);
-  return data.length;
+function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number): Promise<number> {
+  return writeChunkTo(repo, id, `file ${f.path}`, fh, offset, Math.min(chunkSize, f.size - offset));
 }
 
 async function closeFile(fh: FileHandle, f: ManifestFile): Promise<void> {
