@@ -107,6 +107,15 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Post a message to every worker, with no reply (e.g. shared memory they keep). Each worker
+   * handles messages in order, so tasks posted after it see its effect.
+   */
+  broadcast(message: Record<string, unknown>): void {
+    if (this.closed) return;
+    for (const s of this.slots) s.worker.postMessage(message);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));

@@ -1,6 +1,7 @@
 // Content-addressed chunks: split entry streams into fixed-size chunks, store each new one once,
 // and read them back verified. Writing is pipelined with bounded memory (a Limiter).
 
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import { keys, chunkIdFromKey } from './keys.js';
@@ -8,6 +9,7 @@ import { Limiter } from './limiter.js';
 import type { Repository } from './repository.js';
 import { tamperedError } from './repository.js';
 import { ownedArrayBuffer } from './codec-pool.js';
+import type { ChunkArena } from './codec-pool.js';
 
 export interface ChunkStats {
   /** plaintext bytes read from the source */
@@ -33,12 +35,21 @@ export async function listChunkIds(repo: Repository): Promise<Set<string>> {
 export class ChunkWriter {
   readonly stats: ChunkStats = { read: 0, new: 0, stored: 0, newChunks: 0 };
   private readonly inFlight = new Map<string, Promise<void>>();
-  /** chunks being hashed or compressed: plaintext buffers in memory */
+  /** chunks being hashed or compressed: plaintext held in arena slots */
   private readonly cpu: Limiter;
   /** compressed chunks being written: storage latency must not stall hashing and compression */
   private readonly io: Limiter;
   private readonly pending = new Set<Promise<unknown>>();
   private failure: unknown;
+  /** shared memory of cpuSlots slots of one chunk each, made on first use, dropped by flush() */
+  private arena: ChunkArena | undefined;
+  private freeSlots: number[] = [];
+  /**
+   * Whether the last chunk was new: new chunks come in runs (a fresh full, a changed range), so
+   * the next one is then hashed and compressed in one round trip to a worker, and a known one
+   * costs only a compression thrown away.
+   */
+  private expectNew = false;
 
   /**
    * @param known chunk ids already in the repository (they are skipped)
@@ -48,11 +59,29 @@ export class ChunkWriter {
   constructor(
     private readonly repo: Repository,
     private readonly known: Set<string>,
-    cpuSlots = 6,
+    private readonly cpuSlots = 6,
     ioSlots = 32,
   ) {
     this.cpu = new Limiter(cpuSlots);
     this.io = new Limiter(ioSlots);
+  }
+
+  /** A free arena slot for one chunk's plaintext, waiting for one (backpressure). */
+  private async takeSlot(): Promise<{ arena: ChunkArena; offset: number }> {
+    await this.cpu.acquire();
+    if (!this.arena) {
+      this.arena = this.repo.codec().createArena(this.cpuSlots * this.repo.chunkSize);
+      this.freeSlots = Array.from({ length: this.cpuSlots }, (_, i) => i);
+    }
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) throw dbtoolError('INTERNAL', 'no free chunk slot while holding a cpu slot');
+    return { arena: this.arena, offset: slot * this.repo.chunkSize };
+  }
+
+  private giveSlot(arena: ChunkArena, offset: number): void {
+    // A slot of an arena already dropped (after a failed flush) is not reused.
+    if (arena === this.arena) this.freeSlots.push(offset / this.repo.chunkSize);
+    this.cpu.release();
   }
 
   /**
@@ -67,44 +96,44 @@ export class ChunkWriter {
     const known = size !== undefined;
     let remaining = size ?? Number.POSITIVE_INFINITY;
     let total = 0;
-    const nextBuffer = () => (remaining > 0 ? Buffer.allocUnsafeSlow(Math.min(chunkSize, remaining)) : undefined);
-    let current = nextBuffer();
+    /** the slot being filled, and how much of this chunk it should hold */
+    let current: { arena: ChunkArena; offset: number; length: number } | undefined;
     let filled = 0;
-    const cut = async (buf: Buffer) => {
-      remaining -= buf.length;
-      total += buf.length;
-      onBytes?.(buf.length);
-      await this.cpu.acquire();
-      const stored = this.storeChunk(buf);
+    const cut = (length: number) => {
+      const { arena, offset } = current!;
+      current = undefined;
+      filled = 0;
+      remaining -= length;
+      total += length;
+      onBytes?.(length);
+      const stored = this.storeChunk(arena, offset, length);
       // Mark as handled at once: the failure is rethrown by the next read or by flush().
       stored.catch((e: unknown) => {
         this.failure ??= e;
       });
       results.push(stored);
     };
-    for await (const piece of stream) {
-      this.throwIfFailed();
-      let off = 0;
-      while (off < piece.length) {
-        if (!current) throw dbtoolError('SERVER_PROTOCOL', `an entry sent more than its declared ${size} bytes`, 'Retry the backup; report a bug if it persists');
-        const n = Math.min(current.length - filled, piece.length - off);
-        piece.copy(current, filled, off, off + n);
-        filled += n;
-        off += n;
-        if (filled === current.length) {
-          await cut(current);
-          current = nextBuffer();
-          filled = 0;
+    try {
+      for await (const piece of stream) {
+        this.throwIfFailed();
+        let off = 0;
+        while (off < piece.length) {
+          if (remaining <= 0) throw dbtoolError('SERVER_PROTOCOL', `an entry sent more than its declared ${size} bytes`, 'Retry the backup; report a bug if it persists');
+          if (!current) current = { ...(await this.takeSlot()), length: Math.min(chunkSize, remaining) };
+          const n = Math.min(current.length - filled, piece.length - off);
+          piece.copy(current.arena.bytes, current.offset + filled, off, off + n);
+          filled += n;
+          off += n;
+          if (filled === current.length) cut(current.length);
         }
       }
-    }
-    if (!known && current && filled > 0) {
-      // The tail of a stream of unknown length: a buffer of its own, exactly its size (it is transferred to a worker).
-      const tail = Buffer.allocUnsafeSlow(filled);
-      current.copy(tail, 0, 0, filled);
-      await cut(tail);
-    } else if (known && (current || remaining !== 0)) {
-      throw dbtoolError('SERVER_PROTOCOL', `an entry ended after ${total + filled} of its ${size} bytes`, 'Retry the backup; the connection may have been cut');
+      if (!known && current && filled > 0) cut(filled);
+      else if (known && remaining !== 0) {
+        throw dbtoolError('SERVER_PROTOCOL', `an entry ended after ${total + filled} of its ${size} bytes`, 'Retry the backup; the connection may have been cut');
+      }
+    } finally {
+      // A slot taken for a chunk that was never cut (a failed stream) goes back.
+      if (current) this.giveSlot(current.arena, current.offset);
     }
     const all = Promise.all(results);
     this.track(all);
@@ -134,32 +163,37 @@ export class ChunkWriter {
   }
 
   /**
-   * Hash (off-thread), skip if known, else compress (off-thread) and put. Called holding a cpu
-   * slot, which it gives back once the plaintext is no longer needed.
+   * Hash (off-thread), skip if known, else compress (off-thread) and put. Called holding the
+   * arena slot of the chunk, which it gives back once the plaintext is no longer needed.
    */
-  private async storeChunk(buf: Buffer): Promise<string> {
-    let holdsCpu = true;
-    const releaseCpu = () => {
-      if (holdsCpu) this.cpu.release();
-      holdsCpu = false;
+  private async storeChunk(arena: ChunkArena, offset: number, length: number): Promise<string> {
+    let holdsSlot = true;
+    const releaseSlot = () => {
+      if (holdsSlot) this.giveSlot(arena, offset);
+      holdsSlot = false;
     };
     try {
-      this.stats.read += buf.length;
+      this.stats.read += length;
       const codec = this.repo.codec();
-      const { chunkId, data } = await codec.digest(buf.buffer as ArrayBuffer);
-      if (this.known.has(chunkId)) return chunkId;
+      const guess = this.expectNew;
+      const digested = await codec.digestIn(arena, offset, length, guess);
+      const { chunkId } = digested;
+      if (this.known.has(chunkId)) {
+        this.expectNew = false;
+        return chunkId;
+      }
       const existing = this.inFlight.get(chunkId);
       if (existing) {
-        releaseCpu();
+        releaseSlot();
         await existing;
         return chunkId;
       }
-      const plainLen = data.byteLength;
+      this.expectNew = true;
       const write = (async () => {
-        const obj = await codec.seal('chunk', chunkId, data);
-        releaseCpu();
+        const obj = digested.obj ?? (await codec.sealIn(arena, offset, length, chunkId));
+        releaseSlot();
         await this.io.run(() => this.repo.storage.put(keys.chunk(chunkId), obj, { ifAbsent: true, interchangeable: true }));
-        this.stats.new += plainLen;
+        this.stats.new += length;
         this.stats.stored += obj.length;
         this.stats.newChunks++;
         this.known.add(chunkId);
@@ -172,33 +206,98 @@ export class ChunkWriter {
       }
       return chunkId;
     } finally {
-      releaseCpu();
+      releaseSlot();
     }
   }
 
   /** Wait until every chunk handed in so far is stored; rethrows the first failure. */
   async flush(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    try {
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    } finally {
+      // Idle now (or failed): the workers let go of the shared memory; the next chunk makes a new one.
+      if (this.arena) this.repo.codec().dropArena(this.arena);
+      this.arena = undefined;
+      this.freeSlots = [];
+    }
     this.throwIfFailed();
   }
 }
 
 /** Read a chunk, verify it against its id; errors name the chunk and the caller's context. */
 export async function readChunk(repo: Repository, id: string, context: string): Promise<Buffer> {
+  return (await fetchChunk(repo, id, context, (obj) => repo.codec().open('chunk', id, obj, id))).result;
+}
+
+/**
+ * Read a chunk and verify it against its id, as readChunk, without bringing the plaintext back
+ * from the worker: its length, and the size of the stored object (what verify reports as read).
+ */
+export async function checkChunk(repo: Repository, id: string, context: string): Promise<{ plainBytes: number; storedBytes: number }> {
+  const path = repo.storage.localPath?.(keys.chunk(id));
+  if (path) return localChunk(repo, id, context, path);
+  const { result, storedBytes } = await fetchChunk(repo, id, context, (obj) => repo.codec().check('chunk', id, obj, id));
+  return { plainBytes: result, storedBytes };
+}
+
+async function fetchChunk<T>(repo: Repository, id: string, context: string, decode: (obj: ArrayBuffer) => Promise<T>): Promise<{ result: T; storedBytes: number }> {
   const key = keys.chunk(id);
   let obj: Buffer;
   try {
     obj = await repo.storage.get(key);
   } catch (e) {
-    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') {
-      throw dbtoolError('CHUNK_MISSING', `chunk ${id} of ${context} is missing from the repository`, 'Run `dbtool verify` to see every affected backup; restore another backup');
-    }
+    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') throw missingError(id, context);
     throw e;
   }
+  const storedBytes = obj.length;
   try {
-    return await repo.codec().open('chunk', id, ownedArrayBuffer(obj), id);
+    return { result: await decode(ownedArrayBuffer(obj)), storedBytes };
   } catch (e) {
     if (e instanceof Error && e.name === 'ObjectAuthError') throw tamperedError(`chunk ${id} of ${context} (${key})`, repo.storage.description, e.message);
     throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} is corrupt (${messageOf(e)})`, 'Run `dbtool verify` to see every affected backup; restore another backup');
   }
+}
+
+/**
+ * Read a chunk, verify it and write its plaintext (which must be `length` bytes) at `offset` of
+ * the open file `fh`; returns the bytes written. On local storage a worker does all of it.
+ */
+export async function writeChunkTo(repo: Repository, id: string, context: string, fh: FileHandle, offset: number, length: number): Promise<number> {
+  const path = repo.storage.localPath?.(keys.chunk(id));
+  if (path) return (await localChunk(repo, id, context, path, { fd: fh.fd, offset, length })).plainBytes;
+  const data = await readChunk(repo, id, context);
+  if (data.length !== length) throw lengthError(id, context, data.length, length);
+  try {
+    await fh.write(data, 0, data.length, offset);
+  } catch (e) {
+    throw writeError(context, e);
+  }
+  return data.length;
+}
+
+async function localChunk(repo: Repository, id: string, context: string, path: string, into?: { fd: number; offset: number; length: number }): Promise<{ plainBytes: number; storedBytes: number }> {
+  const key = keys.chunk(id);
+  try {
+    return await repo.codec().openFile(path, id, into);
+  } catch (e) {
+    const name = e instanceof Error ? e.name : '';
+    if (name === 'ChunkMissingError') throw missingError(id, context);
+    if (name === 'ChunkReadError') throw dbtoolError('STORAGE_IO', `reading ${key} in ${repo.storage.description} failed (${messageOf(e)})`, 'Check permissions and the filesystem of the repository', e);
+    if (name === 'ObjectAuthError') throw tamperedError(`chunk ${id} of ${context} (${key})`, repo.storage.description, messageOf(e));
+    if (name === 'ChunkLengthError') throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} ${messageOf(e)}`, 'Run `dbtool verify`; restore another backup');
+    if (name === 'TargetWriteError') throw writeError(context, e);
+    throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} is corrupt (${messageOf(e)})`, 'Run `dbtool verify` to see every affected backup; restore another backup');
+  }
+}
+
+function missingError(id: string, context: string) {
+  return dbtoolError('CHUNK_MISSING', `chunk ${id} of ${context} is missing from the repository`, 'Run `dbtool verify` to see every affected backup; restore another backup');
+}
+
+function lengthError(id: string, context: string, got: number, want: number) {
+  return dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} has ${got} bytes where ${want} were expected`, 'Run `dbtool verify`; restore another backup');
+}
+
+function writeError(context: string, e: unknown) {
+  return dbtoolError('STORAGE_IO', `writing ${context} failed (${messageOf(e)})`, 'Check free space and permissions of the target directory', e);
 }

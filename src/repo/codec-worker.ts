@@ -1,6 +1,7 @@
 // Worker thread body: keyed hashing, encoding and decoding (and, on an encrypted repository,
 // encryption and authentication) of repository objects.
 
+import { readFileSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chunkIdOf, decodeObject, encodeObject } from './object-format.js';
 import type { ObjectKindName } from './object-format.js';
@@ -14,8 +15,19 @@ interface Init {
 
 interface Task {
   id: number;
-  op: 'digest' | 'seal' | 'open';
+  op: 'digest' | 'seal' | 'open' | 'openFile' | 'digestIn' | 'sealIn' | 'arena' | 'dropArena';
   data: ArrayBuffer;
+  /** arena ops: which arena, the range of the chunk in it; digestIn: also encode it */
+  arena?: number;
+  offset?: number;
+  length?: number;
+  seal?: boolean;
+  shared?: SharedArrayBuffer;
+  /** for 'open': reply with the plaintext's length only (verify) */
+  lengthOnly?: boolean;
+  /** for 'openFile': the chunk object's local file; the plaintext is written at `offset` of `fd` when given */
+  path?: string;
+  fd?: number;
   kind?: ObjectKindName;
   /** the object's identity for encryption: a chunk's id, another object's key */
   name?: string;
@@ -35,8 +47,78 @@ function asTransferable(b: Buffer): ArrayBuffer {
   return copy;
 }
 
-parentPort!.on('message', (task: Task) => {
+/** Shared memory of the ChunkWriters that use this pool (CodecPool.createArena). */
+const arenas = new Map<number, SharedArrayBuffer>();
+
+function arenaRange(task: Task): Uint8Array {
+  const shared = arenas.get(task.arena ?? 0);
+  if (!shared) throw new Error(`unknown chunk arena ${task.arena}`);
+  return new Uint8Array(shared, task.offset ?? 0, task.length ?? 0);
+}
+
+function namedError(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+/**
+ * Read a chunk object from its local file, decode it, check it against its id and, for a
+ * restore, write the plaintext into the target file: no buffer crosses threads, and the main
+ * thread's event loop schedules no file operations for it. Error names say which step failed.
+ */
+function openFile(task: Task): { plainBytes: number; storedBytes: number } {
+  let obj: Buffer;
   try {
+    obj = readFileSync(task.path!);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw namedError(code === 'ENOENT' || code === 'ENOTDIR' ? 'ChunkMissingError' : 'ChunkReadError', (e as Error).message);
+  }
+  const plain = decodeObject('chunk', obj, { dataKey, name: task.name });
+  if (chunkIdOf(idKey, plain) !== task.expectId) throw new Error('content does not match its chunk id');
+  if (task.fd !== undefined) {
+    if (plain.length !== task.length) throw namedError('ChunkLengthError', `has ${plain.length} bytes where ${task.length} were expected`);
+    try {
+      for (let done = 0; done < plain.length; ) done += writeSync(task.fd, plain, done, plain.length - done, (task.offset ?? 0) + done);
+    } catch (e) {
+      throw namedError('TargetWriteError', (e as Error).message);
+    }
+  }
+  return { plainBytes: plain.length, storedBytes: obj.length };
+}
+
+parentPort!.on('message', (task: Task) => {
+  if (task.op === 'arena') {
+    arenas.set(task.arena!, task.shared!);
+    return;
+  }
+  if (task.op === 'dropArena') {
+    arenas.delete(task.arena!);
+    return;
+  }
+  try {
+    if (task.op === 'openFile') {
+      const reply = openFile(task);
+      parentPort!.postMessage({ id: task.id, ok: true, value: reply });
+      return;
+    }
+    if (task.op === 'digestIn') {
+      const plain = arenaRange(task);
+      const chunkId = chunkIdOf(idKey, plain);
+      if (!task.seal) {
+        parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId } });
+        return;
+      }
+      const obj = asTransferable(encodeObject('chunk', plain, { level: init.level, dataKey, name: chunkId }));
+      parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId, obj } }, [obj]);
+      return;
+    }
+    if (task.op === 'sealIn') {
+      const obj = asTransferable(encodeObject('chunk', arenaRange(task), { level: init.level, dataKey, name: task.name }));
+      parentPort!.postMessage({ id: task.id, ok: true, value: obj }, [obj]);
+      return;
+    }
     const data = new Uint8Array(task.data);
     if (task.op === 'digest') {
       const chunkId = chunkIdOf(idKey, data);
@@ -48,6 +130,10 @@ parentPort!.on('message', (task: Task) => {
       const plain = decodeObject(task.kind ?? 'chunk', data, { dataKey, name: task.name });
       if (task.expectId !== undefined && chunkIdOf(idKey, plain) !== task.expectId) {
         throw new Error('content does not match its chunk id');
+      }
+      if (task.lengthOnly) {
+        parentPort!.postMessage({ id: task.id, ok: true, value: plain.length });
+        return;
       }
       const out = asTransferable(plain);
       parentPort!.postMessage({ id: task.id, ok: true, value: out }, [out]);

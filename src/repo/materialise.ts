@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import type { ProgressHandle } from '../core/reporter.js';
-import { readChunk } from './chunk-store.js';
+import { writeChunkTo } from './chunk-store.js';
 import { Limiter } from './limiter.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { Repository } from './repository.js';
@@ -52,37 +52,53 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
   let files = 0;
   const total = manifest.files.reduce((n, f) => n + (f.type === 'file' ? f.size : 0), 0);
   let failure: unknown;
+  const restoreFile = async (f: ManifestFile, dest: string, ids: string[]) => {
+    await ensureDir(dirname(dest));
+    const fh = await open(dest, 'wx', 0o600);
+    const chunkWrites: Array<Promise<void>> = [];
+    try {
+      for (let i = 0; i < ids.length; i++) {
+        if (failure) break;
+        await limiter.acquire();
+        const offset = i * manifest.chunkSize;
+        const w = writeChunk(o.repo, manifest.chunkSize, f, ids[i]!, fh, offset)
+          .then((n) => {
+            bytes += n;
+            o.progress?.update(bytes, total);
+          })
+          .catch((e: unknown) => {
+            failure ??= e;
+          })
+          .finally(() => limiter.release());
+        chunkWrites.push(w);
+      }
+    } finally {
+      await Promise.all(chunkWrites);
+      await closeFile(fh, f);
+    }
+  };
+  // Several files at once: a data directory is mostly small files, and opening, syncing and
+  // closing each one in turn would leave the workers waiting.
+  const fileSlots = new Limiter(16);
   const writes: Array<Promise<void>> = [];
   for (const f of manifest.files) {
     if (f.type !== 'file') continue;
     const dest = o.destination(f.path);
     if (!dest) continue;
     if (failure) break;
-    await ensureDir(dirname(dest));
-    const fh = await open(dest, 'wx', 0o600);
-    files++;
-    const chunkWrites: Array<Promise<void>> = [];
     const ids = f.chunks ?? [];
-    if (ids.length === 0 && f.size > 0) throw dbtoolError('MANIFEST_INVALID', `manifest ${manifest.label} lists ${f.path} (${f.size} bytes) without chunks`, 'Run `dbtool verify`; restore another backup');
-    for (let i = 0; i < ids.length; i++) {
-      if (failure) break;
-      await limiter.acquire();
-      const offset = i * manifest.chunkSize;
-      const w = writeChunk(o.repo, manifest.chunkSize, f, ids[i]!, fh, offset)
-        .then((n) => {
-          bytes += n;
-          o.progress?.update(bytes, total);
-        })
+    if (ids.length === 0 && f.size > 0) {
+      failure ??= dbtoolError('MANIFEST_INVALID', `manifest ${manifest.label} lists ${f.path} (${f.size} bytes) without chunks`, 'Run `dbtool verify`; restore another backup');
+      break;
+    }
+    await fileSlots.acquire();
+    files++;
+    writes.push(
+      restoreFile(f, dest, ids)
         .catch((e: unknown) => {
           failure ??= e;
         })
-        .finally(() => limiter.release());
-      chunkWrites.push(w);
-    }
-    writes.push(
-      Promise.all(chunkWrites).then(async () => {
-        await closeFile(fh, f);
-      }),
+        .finally(() => fileSlots.release()),
     );
   }
   await Promise.all(writes);
@@ -90,14 +106,8 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
   return { files, bytes };
 }
 
-async function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number): Promise<number> {
-  const data = await readChunk(repo, id, `file ${f.path}`);
-  const expected = Math.min(chunkSize, f.size - offset);
-  if (data.length !== expected) {
-    throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of file ${f.path} has ${data.length} bytes where ${expected} were expected`, 'Run `dbtool verify`; restore another backup');
-  }
-  await fh.write(data, 0, data.length, offset);
-  return data.length;
+function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number): Promise<number> {
+  return writeChunkTo(repo, id, `file ${f.path}`, fh, offset, Math.min(chunkSize, f.size - offset));
 }
 
 async function closeFile(fh: FileHandle, f: ManifestFile): Promise<void> {

@@ -7,7 +7,7 @@ import { PosixStorage } from './posix/posix-storage.js';
 import { RetryStorage } from './retry-storage.js';
 import { parseS3Location } from './s3/s3-location.js';
 import type { S3Settings } from './s3/s3-location.js';
-import { S3Storage } from './s3/s3-storage.js';
+import { LazyS3Storage } from './s3/lazy-s3-storage.js';
 import type { Storage } from './storage.js';
 
 export interface OpenStorageOptions {
@@ -18,7 +18,8 @@ export interface OpenStorageOptions {
 export function openStorage(location: string, cwd = process.cwd(), options: OpenStorageOptions = {}): Storage {
   if (/^s3:\/\//i.test(location)) {
     const loc = parseS3Location(location, options.s3);
-    const s3 = new S3Storage(loc);
+    // The SDK loads on the first request: local repositories never pay for it.
+    const s3 = new LazyS3Storage(loc);
     return new RetryStorage(s3, { deadlineMs: loc.deadlineMs, endpoint: `${s3.location} at ${s3.endpointName}` });
   }
   if (/^file:\/\//i.test(location)) return new PosixStorage(fileURLToPath(location));

@@ -69,4 +69,9 @@ export interface Storage {
   delete(key: string): Promise<void>;
   /** Release connections and handles. */
   close(): Promise<void>;
+  /**
+   * The local file that holds `key`, for drivers with `capabilities.localPath` (posix): worker
+   * threads read chunks there themselves. Reading it must mean what get() means.
+   */
+  localPath?(key: string): string;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isDbtoolError } from '../../src/core/errors.js';
 import { pushArchiveFile, getArchiveFile, listArchive } from '../../src/repo/archive.js';
-import { ChunkWriter, listChunkIds } from '../../src/repo/chunk-store.js';
+import { checkChunk, ChunkWriter, listChunkIds } from '../../src/repo/chunk-store.js';
 import { keys } from '../../src/repo/keys.js';
 import { acquireLock, isStale } from '../../src/repo/lock.js';
 import { readManifest, writeManifest, listBackupLabels } from '../../src/repo/manifest.js';
@@ -16,6 +16,7 @@ import { materialise } from '../../src/repo/materialise.js';
 import { Repository } from '../../src/repo/repository.js';
 import { claimSource } from '../../src/repo/source-identity.js';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.js';
+import { PosixStorage } from '../../src/storage/posix/posix-storage.js';
 
 const code = (c: string) => (e: unknown) => isDbtoolError(e) && e.code === c;
 
@@ -112,6 +113,57 @@ describe('repository', () => {
       await rm(dir, { recursive: true, force: true });
       await assert.rejects(materialise({ repo, manifest, destination: (p) => join(dir, p) }), (e) => isDbtoolError(e) && e.code === 'CHUNK_MISSING' && e.message.includes('file b'));
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on posix storage, workers read, verify and write chunks themselves, with the same errors', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'dbtool-posix-repo-'));
+    const dir = await mkdtemp(join(tmpdir(), 'dbtool-mat-'));
+    const repo = await Repository.init(new PosixStorage(root), { chunkSize: 64 * 1024 });
+    opened.push(repo);
+    try {
+      const a = randomBytes(150_000);
+      const w = new ChunkWriter(repo, await listChunkIds(repo), 2);
+      // A stream that fails half-way gives its slots back: the writer still works afterwards.
+      async function* broken() {
+        yield a.subarray(0, 70_000);
+        throw new Error('cut');
+      }
+      await assert.rejects(w.addStream(broken(), a.length), /cut/);
+      const ids = await (await w.addStream(Readable.from([a]), a.length)).ids;
+      await w.flush();
+      assert.equal(ids.length, 3);
+      const checked = await checkChunk(repo, ids[2]!, 'file a');
+      assert.equal(checked.plainBytes, a.length - 2 * 65536);
+      assert.equal(checked.storedBytes, (await repo.storage.stat(keys.chunk(ids[2]!)))!.size);
+      const manifest = {
+        format: 1, label: '20261121T221000Z-F', source: 'main', engine: 'postgres', type: 'full', parent: null,
+        startTime: '2026-11-21T22:10:00Z', stopTime: '2026-11-21T22:11:00Z', chunkSize: repo.chunkSize,
+        server: { version: '15', versionNum: 150000, systemId: '1' },
+        bytes: { database: a.length, read: 0, new: 0, stored: 0 },
+        files: [{ path: 'a', type: 'file', mode: 0o600, size: a.length, mtime: '', chunks: ids }],
+      } satisfies Manifest;
+      const restore = async () => {
+        await rm(join(dir, 'a'), { force: true });
+        return materialise({ repo, manifest, destination: (p) => join(dir, p) });
+      };
+      assert.equal((await restore()).bytes, a.length);
+      assert.deepEqual(await readFile(join(dir, 'a')), a);
+      // A chunk listed where another of a different length belongs: corrupt, naming the file.
+      await assert.rejects(materialise({ repo, manifest: { ...manifest, files: [{ ...manifest.files[0]!, chunks: [ids[0]!, ids[2]!, ids[2]!] }] }, destination: (p) => join(dir, `x-${p}`) }), (e) => isDbtoolError(e) && e.code === 'CHUNK_CORRUPT' && e.message.includes('file a'));
+      const key = keys.chunk(ids[1]!);
+      const obj = await repo.storage.get(key);
+      obj[obj.length - 1]! ^= 0x55;
+      await repo.storage.delete(key);
+      await repo.storage.put(key, obj);
+      await assert.rejects(restore(), (e) => isDbtoolError(e) && e.code === 'CHUNK_CORRUPT' && e.message.includes(ids[1]!) && e.message.includes('file a'));
+      await assert.rejects(checkChunk(repo, ids[1]!, 'file a'), code('CHUNK_CORRUPT'));
+      await repo.storage.delete(key);
+      await assert.rejects(restore(), (e) => isDbtoolError(e) && e.code === 'CHUNK_MISSING' && e.message.includes('file a'));
+      await assert.rejects(checkChunk(repo, ids[1]!, 'file a'), code('CHUNK_MISSING'));
+    } finally {
+      await rm(root, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -4,8 +4,7 @@
 
 import { dbtoolError, isDbtoolError, messageOf } from '../../core/errors.js';
 import type { Reporter } from '../../core/reporter.js';
-import { readChunk } from '../../repo/chunk-store.js';
-import { keys } from '../../repo/keys.js';
+import { checkChunk } from '../../repo/chunk-store.js';
 import { Limiter } from '../../repo/limiter.js';
 import { readManifest, listBackupLabels } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
@@ -88,10 +87,10 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
     [...uses].map(([id, u]) =>
       limiter.run(async () => {
         try {
-          const stat = await o.repo.storage.stat(keys.chunk(id));
-          const plain = await readChunk(o.repo, id, [...u.files][0] ?? id);
-          report.storedBytes += stat?.size ?? 0;
-          if (plain.length !== u.size) throw dbtoolError('CHUNK_CORRUPT', `has ${plain.length} bytes, expected ${u.size}`);
+          // The object's size comes with the read: no stat per chunk.
+          const { plainBytes, storedBytes } = await checkChunk(o.repo, id, [...u.files][0] ?? id);
+          report.storedBytes += storedBytes;
+          if (plainBytes !== u.size) throw dbtoolError('CHUNK_CORRUPT', `has ${plainBytes} bytes, expected ${u.size}`);
         } catch (e) {
           const missing = isDbtoolError(e) && e.code === 'CHUNK_MISSING';
           report.badChunks.push({ id, problem: missing ? 'missing' : 'corrupt', detail: messageOf(e), backups: [...u.backups].sort(), files: [...u.files].sort() });

@@ -39,6 +39,10 @@ export class PosixStorage implements Storage {
     return join(this.root, ...key.split('/'));
   }
 
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
   private ioError(what: string, key: string, e: unknown): Error {
     return dbtoolError('STORAGE_IO', `${what} ${key} in ${this.root} failed (${messageOf(e)})`, 'Check free space, permissions and the filesystem of the repository', e);
   }
