@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { resolveRunAs } from '../../src/core/os-user.js';
 import { archivingFixture, runDbtool, startCluster, switchAndArchive } from '../harness/pg-cluster.js';
 import type { ArchivingFixture, TestCluster } from '../harness/pg-cluster.js';
+import { assertOneLine } from '../harness/assert-one-line.js';
 
 const runAs = resolveRunAs();
 
@@ -29,14 +30,6 @@ async function snapshot(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-function assertOneLine(r: { code: number; stderr: string }, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^dbtool: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
 
 describe('bad input', () => {
   let fx: ArchivingFixture;

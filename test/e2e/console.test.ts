@@ -13,14 +13,8 @@ import { openInstance } from '../../src/engine/postgres/instance.js';
 import { isValidIsbn13 } from '../../src/command/sample-data/books.js';
 import { archivingFixture, freePort, runDbtool, stageDbtool, switchAndArchive } from '../harness/pg-cluster.js';
 import type { ArchivingFixture } from '../harness/pg-cluster.js';
+import { assertOneLine } from '../harness/assert-one-line.js';
 
-function assertOneLine(r: { code: number; stderr: string }, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^dbtool: /);
-  assert.match(lines[0]!, pattern);
-}
 
 describe('console and sample-data', () => {
   let fx: ArchivingFixture;

@@ -16,6 +16,7 @@ import { openInstance } from '../../src/engine/postgres/instance.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
 import { dbtoolCommand, freePort, makeTempDir, repoRoot, runDbtool, stageDbtool, startCluster, switchAndArchive, tableChecksums } from '../harness/pg-cluster.js';
 import type { TestCluster } from '../harness/pg-cluster.js';
+import { assertOneLine } from '../harness/assert-one-line.js';
 
 const runAs = resolveRunAs();
 const PASSPHRASE = `pass-${randomBytes(8).toString('hex')}`;
@@ -34,13 +35,6 @@ async function filesContaining(repoDir: string, needle: string): Promise<string[
   return hits;
 }
 
-function assertOneLine(r: { code: number; stderr: string }, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^dbtool: /);
-  assert.match(lines[0]!, pattern);
-}
 
 describe('encrypted repository end to end', () => {
   let work: string;

@@ -17,6 +17,7 @@ import { Repository } from '../../src/repo/repository.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import { makeTempDir, runDbtool, stageDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
 import type { TestCluster } from '../harness/pg-cluster.js';
+import { assertOneLine } from '../harness/assert-one-line.js';
 
 const runAs = resolveRunAs();
 
@@ -37,14 +38,6 @@ async function snapshot(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-function assertOneLine(r: { code: number; stderr: string }, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^dbtool: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
 
 /** What tableChecksums does not see: sequences, a view's rows, large objects. */
 async function extras(inst: Pick<PgInstance, 'query'>, database: string): Promise<Record<string, string>> {

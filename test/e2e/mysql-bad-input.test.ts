@@ -8,13 +8,8 @@ import { join, relative } from 'node:path';
 import { startMariadb, stopServerDir } from '../harness/mariadb-instance.js';
 import type { TestMariadb } from '../harness/mariadb-instance.js';
 import { makeTempDir, runDbtool } from '../harness/pg-cluster.js';
+import { assertOneLine } from '../harness/assert-one-line.js';
 
-function assertOneLine(r: { code: number; stderr: string }, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
-  assert.match(lines[0]!, pattern);
-}
 
 function listTree(dir: string): string[] {
   const out: string[] = [];

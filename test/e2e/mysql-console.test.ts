@@ -14,14 +14,8 @@ import { checksumTables, startMariadb, stopServerDir, trackServerDir } from '../
 import type { TestMariadb } from '../harness/mariadb-instance.js';
 import { connectMysql } from '../../src/engine/mysql/connection.js';
 import { freePort, makeTempDir, runDbtool, stageDbtool } from '../harness/pg-cluster.js';
+import { assertOneLine } from '../harness/assert-one-line.js';
 
-function assertOneLine(r: { code: number; stderr: string }, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^dbtool: /);
-  assert.match(lines[0]!, pattern);
-}
 
 describe('mysql: sample-data and the console', () => {
   let my: TestMariadb;
