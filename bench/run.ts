@@ -5,72 +5,24 @@
 // BENCH_INCR (default 1: also time incremental backups after two loads), BENCH_ONLY_INCR. This is
 // suite `pg`; BENCH_SUITES picks suites (bench/run-suites.ts), the others live in bench/suites/.
 
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resolveRunAs, spawnOptionsFor } from '../src/core/os-user.js';
 import { pgBin } from '../src/engine/postgres/binaries.js';
 import { makeTempDir, stageDbtool, startCluster } from '../test/harness/pg-cluster.js';
 import type { TestCluster } from '../test/harness/pg-cluster.js';
-import type { SuiteResult } from './lib.js';
+import { du, log, median, RUNS, runAs, SCALE, timed } from './lib.js';
+import type { SuiteResult, Timed } from './lib.js';
 import { runSuites } from './run-suites.js';
 
-const SCALE = Number(process.env.BENCH_SCALE ?? 100);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DATASETS = (process.env.BENCH_DATASETS ?? 'pgbench,random').split(',').map((s) => s.trim()).filter(Boolean);
 const RANDOM_MB = Number(process.env.BENCH_RANDOM_MB ?? 1000);
 const INCR = (process.env.BENCH_INCR ?? '1') !== '0';
 /** BENCH_ONLY_INCR=1: skip the full-backup rounds (to rerun just the incremental part) */
 const ONLY_INCR = process.env.BENCH_ONLY_INCR === '1';
-const runAs = resolveRunAs();
-const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
-
-interface Timed {
-  seconds: number;
-  rssMb: number;
-  stdout: string;
-}
 
 /** Run a command as the server's OS user under GNU time; wall seconds and peak RSS. */
-function timed(argv: string[], env: Record<string, string> = {}, okCodes: number[] = [0]): Promise<Timed> {
-  return new Promise((resolve, reject) => {
-    const useTime = existsSync('/usr/bin/time');
-    const full = useTime ? ['/usr/bin/time', '-f', 'RSSKB=%M', ...argv] : argv;
-    const started = performance.now();
-    const child = spawn(full[0]!, full.slice(1), { ...spawnOptionsFor(runAs, { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }), cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const seconds = (performance.now() - started) / 1000;
-      if (!okCodes.includes(code ?? -1)) {
-        reject(new Error(`${argv.join(' ')} failed (${code}): ${err.slice(-800)}`));
-        return;
-      }
-      const m = /RSSKB=(\d+)/.exec(err);
-      resolve({ seconds, rssMb: m ? Number(m[1]) / 1024 : 0, stdout });
-    });
-  });
-}
-
 const run = (argv: string[], env: Record<string, string> = {}): Promise<Timed> => timed(argv, env);
-
-async function du(path: string): Promise<number> {
-  let n = 0;
-  const s = await stat(path).catch(() => undefined);
-  if (!s) return 0;
-  if (!s.isDirectory()) return s.size;
-  for (const e of await readdir(path)) n += await du(join(path, e));
-  return n;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
-};
 
 interface ToolResult {
   backupSeconds: number[];
