@@ -141,6 +141,20 @@ export class ChunkWriter {
     return { ids: all, size: total };
   }
 
+  /**
+   * Chunk one file's stream into `file`: its size once read, its chunk ids once they are stored.
+   * flush() waits for the ids too, so every file is complete when it returns.
+   */
+  async addFile(file: { size: number; chunks?: string[] }, stream: AsyncIterable<Buffer>, size: number | undefined, onBytes?: (n: number) => void): Promise<void> {
+    const { ids, size: read } = await this.addStream(stream, size, onBytes);
+    file.size = read;
+    this.track(
+      ids.then((list) => {
+        file.chunks = list;
+      }),
+    );
+  }
+
   /** Store one in-memory buffer as chunks (small files, generated files). */
   async addBuffer(data: Buffer): Promise<string[]> {
     const { ids } = await this.addStream(Readable.from([data]), data.length);

@@ -59,26 +59,19 @@ export async function backup(o: BackupOptions): Promise<Manifest> {
       const progress = o.reporter.progress(`backup ${label}`, start.estimatedBytes);
       let readBytes = 0;
       const files: ManifestFile[] = [];
-      const pending: Array<Promise<void>> = [];
       for await (const entry of session.entries()) {
         const file: ManifestFile = { path: entry.path, type: entry.type, mode: entry.mode, size: entry.size, mtime: entry.mtime.toISOString() };
         if (entry.target !== undefined) file.target = entry.target;
         files.push(file);
         if (entry.data) {
-          const { ids } = await writer.addStream(entry.data, entry.size, (n) => {
+          await writer.addFile(file, entry.data, entry.size, (n) => {
             readBytes += n;
             progress.update(readBytes, Math.max(start.estimatedBytes, readBytes));
           });
-          const done = ids.then((list) => {
-            file.chunks = list;
-          });
-          done.catch(() => undefined);
-          pending.push(done);
         }
       }
       const stop = await session.finish();
       await writer.flush();
-      await Promise.all(pending);
       progress.stop();
 
       const manifest = buildPostgresManifest({

@@ -41,23 +41,15 @@ export async function backupLogical(o: LogicalBackupOptions): Promise<Manifest> 
     const progress = o.reporter.progress(`backup ${label}`, estimate);
     let readBytes = 0;
     const files: ManifestFile[] = [];
-    const pending: Array<Promise<void>> = [];
     for await (const entry of o.dumper.entries()) {
       const file: ManifestFile = { path: entry.path, type: 'file', mode: 0o600, size: 0, mtime: new Date().toISOString() };
       files.push(file);
-      const { ids, size } = await writer.addStream(entry.data, entry.size, (n) => {
+      await writer.addFile(file, entry.data, entry.size, (n) => {
         readBytes += n;
         progress.update(readBytes, Math.max(estimate, readBytes));
       });
-      file.size = size;
-      const done = ids.then((list) => {
-        file.chunks = list;
-      });
-      done.catch(() => undefined);
-      pending.push(done);
     }
     await writer.flush();
-    await Promise.all(pending);
     progress.stop();
 
     const manifest = buildLogicalManifest({

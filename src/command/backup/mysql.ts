@@ -53,23 +53,15 @@ export async function backupMysql(o: MysqlBackupOptions): Promise<Manifest> {
     const progress = o.reporter.progress(`backup ${label}`, 0);
     let readBytes = 0;
     const files: ManifestFile[] = [];
-    const pending: Array<Promise<void>> = [];
     const result = await runPhysicalBackup({ connection: o.connection, flavour: server.flavour, incrementalLsn }, async (f) => {
       const file: ManifestFile = { path: f.path, type: 'file', mode: 0o640, size: 0, mtime: new Date().toISOString() };
       files.push(file);
-      const { ids, size } = await writer.addStream(f.data, undefined, (n) => {
+      await writer.addFile(file, f.data, undefined, (n) => {
         readBytes += n;
         progress.update(readBytes, readBytes);
       });
-      file.size = size;
-      const done = ids.then((list) => {
-        file.chunks = list;
-      });
-      done.catch(() => undefined);
-      pending.push(done);
     });
     await writer.flush();
-    await Promise.all(pending);
     progress.stop();
 
     const manifest = buildMysqlManifest({
