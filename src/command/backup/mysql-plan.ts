@@ -9,6 +9,7 @@ import type { MysqlFlavour } from '../../engine/mysql/flavours.js';
 import type { MysqlServerFacts } from '../../engine/mysql/server-facts.js';
 import type { ChunkStats } from '../../repo/chunk-store.js';
 import { MANIFEST_FORMAT } from '../../repo/manifest.js';
+import { manifestBytes } from './plan.js';
 import type { Manifest, ManifestFile } from '../../repo/manifest.js';
 
 /** The LSN an increment starts from: its parent's to_lsn. */
@@ -55,12 +56,7 @@ export function buildMysqlManifest(f: MysqlBackupFacts): Manifest {
     chunkSize: f.chunkSize,
     server: { version: f.server.version, versionNum: f.server.versionNum, systemId: f.server.systemId },
     mysql: { flavour: f.flavour, backupType: cp.backupType, fromLsn: cp.fromLsn, toLsn: cp.toLsn, lastLsn: cp.lastLsn, ...(binlog ? { binlog } : {}), tool: f.tool },
-    bytes: {
-      database: f.files.reduce((n, file) => n + (file.type === 'file' ? file.size : 0), 0),
-      read: f.stats.read,
-      new: f.stats.new,
-      stored: f.stats.stored,
-    },
+    bytes: manifestBytes(f.files, f.stats),
     files: f.files,
   };
 }

@@ -32,6 +32,16 @@ export function chooseLabel(now: Date, kind: BackupKind, existing: ReadonlySet<s
   return { label: makeLabel(new Date(start), kind), waitMs: start - now.getTime() };
 }
 
+/** A manifest's byte counts: the sizes of its files, and what the chunk writer read, added and stored. */
+export function manifestBytes(files: ManifestFile[], stats: ChunkStats): Manifest['bytes'] {
+  return {
+    database: files.reduce((n, file) => n + (file.type === 'file' ? file.size : 0), 0),
+    read: stats.read,
+    new: stats.new,
+    stored: stats.stored,
+  };
+}
+
 export interface ParentChoice {
   type: BackupKind;
   parent: Manifest | undefined;
@@ -115,12 +125,7 @@ export function buildPostgresManifest(f: PostgresBackupFacts): Manifest {
       stopNextXid: f.stopNextXid,
       tablespaces: f.start.tablespaces.map((t) => ({ oid: t.oid, location: t.location, name: f.tablespaceNames.get(t.oid) })),
     },
-    bytes: {
-      database: f.files.reduce((n, file) => n + (file.type === 'file' ? file.size : 0), 0),
-      read: f.stats.read,
-      new: f.stats.new,
-      stored: f.stats.stored,
-    },
+    bytes: manifestBytes(f.files, f.stats),
     files: f.files,
   };
 }
@@ -151,12 +156,7 @@ export function buildLogicalManifest(f: LogicalBackupFacts): Manifest {
     chunkSize: f.chunkSize,
     server: { version: f.dump.serverVersion, versionNum: f.dump.serverVersionNum, systemId: f.dump.systemId },
     logical: { tool: f.dump.tool, databases: f.dump.databases },
-    bytes: {
-      database: f.files.reduce((n, file) => n + file.size, 0),
-      read: f.stats.read,
-      new: f.stats.new,
-      stored: f.stats.stored,
-    },
+    bytes: manifestBytes(f.files, f.stats),
     files: f.files,
   };
 }
