@@ -2,11 +2,12 @@
 // object, compressed, written once. Re-pushing identical content succeeds; different content fails.
 
 import { createHash } from 'node:crypto';
-import { dbtoolError, isDbtoolError } from '../core/errors.js';
+import { dbtoolError } from '../core/errors.js';
 import { parseWalFileName } from '../core/lsn.js';
 import type { WalFileName } from '../core/lsn.js';
 import { keys } from './keys.js';
 import type { Repository } from './repository.js';
+import { getIfPresent } from '../storage/storage.js';
 
 export interface ArchivedFile extends WalFileName {
   key: string;
@@ -37,14 +38,8 @@ export async function pushArchiveFile(repo: Repository, source: string, name: st
 export async function getArchiveFile(repo: Repository, source: string, name: string): Promise<Buffer | undefined> {
   const wal = parseWalFileName(name);
   const key = keys.archive(source, wal.timeline, name);
-  let obj: Buffer;
-  try {
-    obj = await repo.storage.get(key);
-  } catch (e) {
-    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') return undefined;
-    throw e;
-  }
-  return repo.decode('archive', key, obj);
+  const obj = await getIfPresent(repo.storage, key);
+  return obj && repo.decode('archive', key, obj);
 }
 
 /** Every archived file of a source, sorted by timeline then name. */

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import { keys } from './keys.js';
 import type { Repository } from './repository.js';
+import { getIfPresent } from '../storage/storage.js';
 
 const metaSchema = z.object({
   name: z.string(),
@@ -56,13 +57,8 @@ export async function putBinlog(repo: Repository, source: string, meta: Omit<Arc
 
 async function readBinlogMeta(repo: Repository, source: string, name: string): Promise<ArchivedBinlog | undefined> {
   const key = keys.binlogMeta(source, name);
-  let obj: Buffer;
-  try {
-    obj = await repo.storage.get(key);
-  } catch (e) {
-    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') return undefined;
-    throw e;
-  }
+  const obj = await getIfPresent(repo.storage, key);
+  if (!obj) return undefined;
   try {
     return metaSchema.parse(JSON.parse(repo.decode('archive', key, obj).toString('utf8')));
   } catch (e) {

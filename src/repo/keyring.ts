@@ -5,7 +5,8 @@
 
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID, scrypt } from 'node:crypto';
 import { z } from 'zod';
-import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
+import { dbtoolError, messageOf } from '../core/errors.js';
+import { getIfPresent } from '../storage/storage.js';
 import type { Storage } from '../storage/storage.js';
 import { keys } from './keys.js';
 
@@ -98,13 +99,9 @@ export async function unwrapMasterKey(file: KeyFile, passphrase: string, repoId:
 }
 
 async function readKeyFile(storage: Storage, key: string): Promise<KeyFile | undefined> {
-  let raw: Buffer;
-  try {
-    raw = await storage.get(key);
-  } catch (e) {
-    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') return undefined; // deleted by a concurrent passwd
-    throw e;
-  }
+  // Missing: deleted by a concurrent passwd.
+  const raw = await getIfPresent(storage, key);
+  if (!raw) return undefined;
   try {
     return keyFileSchema.parse(JSON.parse(raw.toString('utf8')));
   } catch (e) {

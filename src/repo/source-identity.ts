@@ -2,9 +2,10 @@
 // wal-push, checked by every later one, so two clusters never mix their WAL or backups.
 
 import { z } from 'zod';
-import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
+import { dbtoolError, messageOf } from '../core/errors.js';
 import { keys } from './keys.js';
 import type { Repository } from './repository.js';
+import { getIfPresent } from '../storage/storage.js';
 
 const identitySchema = z.object({
   source: z.string(),
@@ -17,13 +18,8 @@ export type SourceIdentity = z.infer<typeof identitySchema>;
 
 export async function readSourceIdentity(repo: Repository, source: string): Promise<SourceIdentity | undefined> {
   const key = keys.sourceIdentity(source);
-  let raw: Buffer;
-  try {
-    raw = await repo.storage.get(key);
-  } catch (e) {
-    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') return undefined;
-    throw e;
-  }
+  const raw = await getIfPresent(repo.storage, key);
+  if (!raw) return undefined;
   // An encrypted repository seals it too (kind meta); a plain one keeps plain JSON, as always.
   const plain = repo.encrypted ? repo.decode('meta', key, raw) : raw;
   try {

@@ -3,7 +3,7 @@
 // convention of the layers above; the driver only guarantees atomic visibility.
 
 import type { Readable } from 'node:stream';
-import { dbtoolError } from '../core/errors.js';
+import { dbtoolError, isDbtoolError } from '../core/errors.js';
 
 /** Keys are relative, '/'-separated, with no empty, '.' or '..' segments and no backslashes. */
 export function assertValidKey(key: string): void {
@@ -74,4 +74,14 @@ export interface Storage {
    * threads read chunks there themselves. Reading it must mean what get() means.
    */
   localPath?(key: string): string;
+}
+
+/** The whole object, or undefined when it is missing (every other failure still throws). */
+export async function getIfPresent(storage: Storage, key: string): Promise<Buffer | undefined> {
+  try {
+    return await storage.get(key);
+  } catch (e) {
+    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') return undefined;
+    throw e;
+  }
 }
