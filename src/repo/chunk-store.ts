@@ -9,7 +9,7 @@ import { Limiter } from './limiter.js';
 import type { Repository } from './repository.js';
 import { tamperedError } from './repository.js';
 import { ownedArrayBuffer } from './codec-pool.js';
-import type { ChunkArena } from './codec-pool.js';
+import type { ChunkArena, ChunkTarget } from './codec-pool.js';
 
 export interface ChunkStats {
   /** plaintext bytes read from the source */
@@ -274,25 +274,33 @@ async function fetchChunk<T>(repo: Repository, id: string, context: string, deco
 
 /**
  * Read a chunk, verify it and write its plaintext (which must be `length` bytes) at `offset` of
- * the open file `fh`; returns the bytes written. On local storage a worker does all of it.
+ * the open file `fh`; returns the bytes written. On local storage a worker does all of it, writing
+ * the aligned part through `directFd` (the same file opened O_DIRECT) when given.
  */
-export async function writeChunkTo(repo: Repository, id: string, context: string, fh: FileHandle, offset: number, length: number): Promise<number> {
+export async function writeChunkTo(repo: Repository, id: string, context: string, fh: FileHandle, offset: number, length: number, directFd?: number): Promise<number> {
+  const into = { fd: fh.fd, offset, length, directFd };
   const path = repo.storage.localPath?.(keys.chunk(id));
-  if (path) return (await localChunk(repo, id, context, path, { fd: fh.fd, offset, length })).plainBytes;
-  const data = await readChunk(repo, id, context);
-  if (data.length !== length) throw lengthError(id, context, data.length, length);
+  if (path) return (await localChunk(repo, id, context, path, into)).plainBytes;
+  // Remote: fetched here, then decoded, checked and written by a worker, as a local chunk is.
+  let obj: Buffer;
   try {
-    await fh.write(data, 0, data.length, offset);
+    obj = await repo.storage.get(keys.chunk(id));
   } catch (e) {
-    throw writeError(context, e);
+    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') throw missingError(id, context);
+    throw e;
   }
-  return data.length;
+  return (await inWorker(repo, id, context, () => repo.codec().openInto(ownedArrayBuffer(obj), id, into))).plainBytes;
 }
 
-async function localChunk(repo: Repository, id: string, context: string, path: string, into?: { fd: number; offset: number; length: number }): Promise<{ plainBytes: number; storedBytes: number }> {
+function localChunk(repo: Repository, id: string, context: string, path: string, into?: ChunkTarget): Promise<{ plainBytes: number; storedBytes: number }> {
+  return inWorker(repo, id, context, () => repo.codec().openFile(path, id, into));
+}
+
+/** A worker's chunk operation, its failures (told apart by the error's name) as catalogue errors. */
+async function inWorker(repo: Repository, id: string, context: string, op: () => Promise<{ plainBytes: number; storedBytes: number }>): Promise<{ plainBytes: number; storedBytes: number }> {
   const key = keys.chunk(id);
   try {
-    return await repo.codec().openFile(path, id, into);
+    return await op();
   } catch (e) {
     const name = e instanceof Error ? e.name : '';
     if (name === 'ChunkMissingError') throw missingError(id, context);
@@ -306,10 +314,6 @@ async function localChunk(repo: Repository, id: string, context: string, path: s
 
 function missingError(id: string, context: string) {
   return dbtoolError('CHUNK_MISSING', `chunk ${id} of ${context} is missing from the repository`, 'Run `dbtool verify` to see every affected backup; restore another backup');
-}
-
-function lengthError(id: string, context: string, got: number, want: number) {
-  return dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} has ${got} bytes where ${want} were expected`, 'Run `dbtool verify`; restore another backup');
 }
 
 function writeError(context: string, e: unknown) {

@@ -23,6 +23,14 @@ export interface ChunkArena {
   readonly bytes: Buffer;
 }
 
+/** Where a restored chunk's plaintext goes: `fd` at `offset`; `directFd` is the same file opened O_DIRECT. */
+export interface ChunkTarget {
+  fd: number;
+  offset: number;
+  length: number;
+  directFd?: number;
+}
+
 export class CodecPool {
   private readonly pool: WorkerPool;
   private nextArena = 1;
@@ -88,11 +96,19 @@ export class CodecPool {
   /**
    * A chunk object read by a worker from its local file (`path`), decoded and checked against
    * `chunkId`; with `into`, its plaintext (which must be `length` bytes) is written at `offset`
-   * of the open file `fd`. Failures reject with Errors named ChunkMissingError, ChunkReadError,
+   * of the open file `fd` (the aligned part through `directFd` when given). Failures reject with Errors named ChunkMissingError, ChunkReadError,
    * ObjectAuthError, ChunkLengthError, TargetWriteError, or anything else for a damaged object.
    */
-  async openFile(path: string, chunkId: string, into?: { fd: number; offset: number; length: number }): Promise<{ plainBytes: number; storedBytes: number }> {
+  async openFile(path: string, chunkId: string, into?: ChunkTarget): Promise<{ plainBytes: number; storedBytes: number }> {
     return this.pool.run({ op: 'openFile', path, kind: 'chunk', name: chunkId, expectId: chunkId, ...into });
+  }
+
+  /**
+   * openFile() for an object already fetched (a remote repository): the worker decodes it, checks
+   * it against `chunkId` and writes the plaintext into `into`. The buffer is transferred.
+   */
+  async openInto(obj: ArrayBuffer, chunkId: string, into: ChunkTarget): Promise<{ plainBytes: number; storedBytes: number }> {
+    return this.pool.run({ op: 'openInto', data: obj, kind: 'chunk', name: chunkId, expectId: chunkId, ...into }, [obj]);
   }
 
   close(): Promise<void> {

@@ -1,10 +1,12 @@
 // Worker thread body: keyed hashing, encoding and decoding (and, on an encrypted repository,
 // encryption and authentication) of repository objects.
 
-import { readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chunkIdOf, decodeObject, encodeObject } from './object-format.js';
 import type { ObjectKindName } from './object-format.js';
+import { ZstdScratch } from './zstd-scratch.js';
+import { DirectWriter } from './direct-writer.js';
 
 interface Init {
   idKey: Uint8Array;
@@ -15,7 +17,7 @@ interface Init {
 
 interface Task {
   id: number;
-  op: 'digest' | 'seal' | 'open' | 'openFile' | 'digestIn' | 'sealIn' | 'arena' | 'dropArena';
+  op: 'digest' | 'seal' | 'open' | 'openFile' | 'openInto' | 'digestIn' | 'sealIn' | 'arena' | 'dropArena';
   data: ArrayBuffer;
   /** arena ops: which arena, the range of the chunk in it; digestIn: also encode it */
   arena?: number;
@@ -28,6 +30,8 @@ interface Task {
   /** for 'openFile': the chunk object's local file; the plaintext is written at `offset` of `fd` when given */
   path?: string;
   fd?: number;
+  /** for 'openFile': the same file opened with O_DIRECT, used for the aligned part of the write */
+  directFd?: number;
   kind?: ObjectKindName;
   /** the object's identity for encryption: a chunk's id, another object's key */
   name?: string;
@@ -38,6 +42,9 @@ interface Task {
 const init = workerData as Init;
 const idKey = Buffer.from(init.idKey);
 const dataKey = init.dataKey ? Buffer.from(init.dataKey) : undefined;
+/** this thread's reusable buffers: a chunk read, decoded or encoded here allocates nothing */
+const scratch = new ZstdScratch();
+const direct = new DirectWriter();
 
 function asTransferable(b: Buffer): ArrayBuffer {
   // A Buffer from a pool or a subarray shares memory: copy into a buffer of its own.
@@ -70,22 +77,46 @@ function namedError(name: string, message: string): Error {
 function openFile(task: Task): { plainBytes: number; storedBytes: number } {
   let obj: Buffer;
   try {
-    obj = readFileSync(task.path!);
+    obj = readWhole(task.path!);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw namedError(code === 'ENOENT' || code === 'ENOTDIR' ? 'ChunkMissingError' : 'ChunkReadError', (e as Error).message);
   }
-  const plain = decodeObject('chunk', obj, { dataKey, name: task.name });
+  return openInto(obj, task);
+}
+
+/** Decode a chunk object, check it against its id, write its plaintext where the task says. */
+function openInto(obj: Buffer, task: Task): { plainBytes: number; storedBytes: number } {
+  const plain = decodeObject('chunk', obj, { dataKey, name: task.name, scratch });
   if (chunkIdOf(idKey, plain) !== task.expectId) throw new Error('content does not match its chunk id');
   if (task.fd !== undefined) {
     if (plain.length !== task.length) throw namedError('ChunkLengthError', `has ${plain.length} bytes where ${task.length} were expected`);
+    const at = task.offset ?? 0;
     try {
-      for (let done = 0; done < plain.length; ) done += writeSync(task.fd, plain, done, plain.length - done, (task.offset ?? 0) + done);
+      let done = task.directFd !== undefined ? direct.write(task.directFd, plain, at) : 0;
+      while (done < plain.length) done += writeSync(task.fd, plain, done, plain.length - done, at + done);
     } catch (e) {
       throw namedError('TargetWriteError', (e as Error).message);
     }
   }
   return { plainBytes: plain.length, storedBytes: obj.length };
+}
+
+/** A file's bytes, in the scratch input buffer (valid until the next read). */
+function readWhole(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const into = scratch.input(fstatSync(fd).size);
+    let done = 0;
+    while (done < into.length) {
+      const n = readSync(fd, into, done, into.length - done, done);
+      if (n === 0) throw new Error(`${path} ended after ${done} of ${into.length} bytes`);
+      done += n;
+    }
+    return into;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 parentPort!.on('message', (task: Task) => {
@@ -98,8 +129,8 @@ parentPort!.on('message', (task: Task) => {
     return;
   }
   try {
-    if (task.op === 'openFile') {
-      const reply = openFile(task);
+    if (task.op === 'openFile' || task.op === 'openInto') {
+      const reply = task.op === 'openFile' ? openFile(task) : openInto(Buffer.from(task.data), task);
       parentPort!.postMessage({ id: task.id, ok: true, value: reply });
       return;
     }
@@ -110,12 +141,12 @@ parentPort!.on('message', (task: Task) => {
         parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId } });
         return;
       }
-      const obj = asTransferable(encodeObject('chunk', plain, { level: init.level, dataKey, name: chunkId }));
+      const obj = asTransferable(encodeObject('chunk', plain, { level: init.level, dataKey, name: chunkId, scratch }));
       parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId, obj } }, [obj]);
       return;
     }
     if (task.op === 'sealIn') {
-      const obj = asTransferable(encodeObject('chunk', arenaRange(task), { level: init.level, dataKey, name: task.name }));
+      const obj = asTransferable(encodeObject('chunk', arenaRange(task), { level: init.level, dataKey, name: task.name, scratch }));
       parentPort!.postMessage({ id: task.id, ok: true, value: obj }, [obj]);
       return;
     }
@@ -124,10 +155,10 @@ parentPort!.on('message', (task: Task) => {
       const chunkId = chunkIdOf(idKey, data);
       parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId, data: task.data } }, [task.data]);
     } else if (task.op === 'seal') {
-      const obj = asTransferable(encodeObject(task.kind ?? 'chunk', data, { level: init.level, dataKey, name: task.name }));
+      const obj = asTransferable(encodeObject(task.kind ?? 'chunk', data, { level: init.level, dataKey, name: task.name, scratch }));
       parentPort!.postMessage({ id: task.id, ok: true, value: obj }, [obj]);
     } else {
-      const plain = decodeObject(task.kind ?? 'chunk', data, { dataKey, name: task.name });
+      const plain = decodeObject(task.kind ?? 'chunk', data, { dataKey, name: task.name, scratch });
       if (task.expectId !== undefined && chunkIdOf(idKey, plain) !== task.expectId) {
         throw new Error('content does not match its chunk id');
       }
@@ -135,7 +166,9 @@ parentPort!.on('message', (task: Task) => {
         parentPort!.postMessage({ id: task.id, ok: true, value: plain.length });
         return;
       }
-      const out = asTransferable(plain);
+      // Always a copy: the plaintext may be the scratch buffer itself, which must stay here.
+      const out = new ArrayBuffer(plain.length);
+      new Uint8Array(out).set(plain);
       parentPort!.postMessage({ id: task.id, ok: true, value: out }, [out]);
     }
   } catch (e) {

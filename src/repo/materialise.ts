@@ -1,12 +1,14 @@
 // Turn a manifest back into files: directories, symlinks and files written chunk by chunk in
 // parallel, each chunk verified against its id. Modes: directories 0700, files 0600.
 
+import { constants } from 'node:fs';
 import { mkdir, open, symlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import type { ProgressHandle } from '../core/reporter.js';
 import { writeChunkTo } from './chunk-store.js';
+import { DIRECT_ALIGN } from './direct-writer.js';
 import { Limiter } from './limiter.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { Repository } from './repository.js';
@@ -52,16 +54,30 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
   let files = 0;
   const total = manifest.files.reduce((n, f) => n + (f.type === 'file' ? f.size : 0), 0);
   let failure: unknown;
+  // The workers write, and the bulk of each file bypasses the page cache (direct-writer.ts says
+  // why); a filesystem that refuses O_DIRECT is asked once.
+  let direct = true;
+  const openDirect = async (dest: string, size: number): Promise<FileHandle | undefined> => {
+    if (!direct || size < DIRECT_ALIGN) return undefined;
+    try {
+      return await open(dest, constants.O_WRONLY | constants.O_DIRECT);
+    } catch {
+      direct = false;
+      return undefined;
+    }
+  };
   const restoreFile = async (f: ManifestFile, dest: string, ids: string[]) => {
     await ensureDir(dirname(dest));
     const fh = await open(dest, 'wx', 0o600);
     const chunkWrites: Array<Promise<void>> = [];
+    let directFh: FileHandle | undefined;
     try {
+      directFh = await openDirect(dest, f.size);
       for (let i = 0; i < ids.length; i++) {
         if (failure) break;
         await limiter.acquire();
         const offset = i * manifest.chunkSize;
-        const w = writeChunk(o.repo, manifest.chunkSize, f, ids[i]!, fh, offset)
+        const w = writeChunk(o.repo, manifest.chunkSize, f, ids[i]!, fh, offset, directFh?.fd)
           .then((n) => {
             bytes += n;
             o.progress?.update(bytes, total);
@@ -74,6 +90,8 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
       }
     } finally {
       await Promise.all(chunkWrites);
+      // Its writes are done (or failed, reported by the chunk); fsync of fh below covers the file.
+      await directFh?.close().catch(() => undefined);
       await closeFile(fh, f);
     }
   };
@@ -106,8 +124,8 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
   return { files, bytes };
 }
 
-function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number): Promise<number> {
-  return writeChunkTo(repo, id, `file ${f.path}`, fh, offset, Math.min(chunkSize, f.size - offset));
+function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number, directFd: number | undefined): Promise<number> {
+  return writeChunkTo(repo, id, `file ${f.path}`, fh, offset, Math.min(chunkSize, f.size - offset), directFd);
 }
 
 async function closeFile(fh: FileHandle, f: ManifestFile): Promise<void> {

@@ -12,6 +12,7 @@
 
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
+import type { ZstdScratch } from './zstd-scratch.js';
 
 export const OBJECT_MAGIC = Buffer.from('DBT1', 'ascii');
 export const OBJECT_FORMAT = 1;
@@ -49,12 +50,19 @@ export interface EncodeOptions {
   dataKey?: Uint8Array;
   /** the object's identity (chunk id or storage key); required with dataKey */
   name?: string;
+  /** the thread's reusable zstd buffers: compression then allocates only the object itself */
+  scratch?: ZstdScratch;
 }
 
 export interface DecodeOptions {
   /** the repository is encrypted: the object must be, and authenticate under `name` */
   dataKey?: Uint8Array;
   name?: string;
+  /**
+   * the thread's reusable zstd buffers: the plaintext returned then lives in them (or in `obj`)
+   * and is valid only until the scratch or `obj` is used again
+   */
+  scratch?: ZstdScratch;
 }
 
 function associatedData(header: Buffer, kind: ObjectKindName, name: string): Buffer {
@@ -71,7 +79,7 @@ export function encodeObject(kind: ObjectKindName, plain: Uint8Array, options: E
   let codec: number = Codec.none;
   let payload: Uint8Array = plain;
   if (options.level > 0 && plain.length > 0) {
-    const packed = compress(plain, { compressionLevel: options.level });
+    const packed = options.scratch ? options.scratch.compress(plain, options.level) : compress(plain, { compressionLevel: options.level });
     if (packed.length < plain.length) {
       codec = Codec.zstd;
       payload = packed;
@@ -103,11 +111,11 @@ export function encodeObject(kind: ObjectKindName, plain: Uint8Array, options: E
   return out;
 }
 
-function unpack(codec: number | undefined, payload: Buffer): Buffer {
-  if (codec === Codec.none) return Buffer.from(payload);
+function unpack(codec: number | undefined, payload: Buffer, scratch: ZstdScratch | undefined): Buffer {
+  if (codec === Codec.none) return scratch ? payload : Buffer.from(payload);
   if (codec === Codec.zstd) {
     try {
-      return decompress(payload);
+      return scratch ? scratch.decompress(payload) : decompress(payload);
     } catch (e) {
       throw new ObjectFormatError(`compressed payload is damaged (${(e as Error).message})`);
     }
@@ -139,14 +147,14 @@ export function decodeObject(kind: ObjectKindName, obj: Uint8Array, options: Dec
     } catch {
       throw new ObjectAuthError('its bytes were changed, or it is another object copied under this name');
     }
-    return unpack(buf[6], payload);
+    return unpack(buf[6], payload, options.scratch);
   }
   if (flags === ObjectFlag.encrypted) throw new ObjectFormatError('object is encrypted, but no key was given (encrypted repository?)');
   if (flags !== 0) throw new ObjectFormatError(`object has flags ${flags} this dbtool does not know`);
   const withDigest = kind !== 'chunk';
   const start = HEADER + (withDigest ? DIGEST : 0);
   if (buf.length < start) throw new ObjectFormatError('object is truncated');
-  const plain = unpack(buf[6], buf.subarray(start));
+  const plain = unpack(buf[6], buf.subarray(start), options.scratch);
   if (withDigest) {
     const want = buf.subarray(HEADER, HEADER + DIGEST);
     const got = createHash('sha256').update(plain).digest();
