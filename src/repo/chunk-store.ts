@@ -32,6 +32,9 @@ export async function listChunkIds(repo: Repository): Promise<Set<string>> {
   return ids;
 }
 
+/** compressed chunks on their way to storage, in bytes (a bound on memory, not a speed knob) */
+const IO_BYTES = 32 * 1024 * 1024;
+
 export class ChunkWriter {
   readonly stats: ChunkStats = { read: 0, new: 0, stored: 0, newChunks: 0 };
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -54,13 +57,14 @@ export class ChunkWriter {
   /**
    * @param known chunk ids already in the repository (they are skipped)
    * @param cpuSlots chunks being hashed or compressed at once
-   * @param ioSlots compressed chunks being written at once (memory ≤ (cpu + io) × chunk size)
+   * @param ioSlots compressed chunks being written at once (memory ≤ (cpu + io) × chunk size);
+   *   by default 32 MiB of them, at least 4
    */
   constructor(
     private readonly repo: Repository,
     private readonly known: Set<string>,
     private readonly cpuSlots = 6,
-    ioSlots = 32,
+    ioSlots = Math.max(4, Math.floor(IO_BYTES / repo.chunkSize)),
   ) {
     this.cpu = new Limiter(cpuSlots);
     this.io = new Limiter(ioSlots);

@@ -19,7 +19,7 @@ export interface MaterialiseOptions {
   /** absolute destination of a manifest path, or undefined to skip it */
   destination(path: string): string | undefined;
   progress?: ProgressHandle;
-  /** chunks fetched and written at once (default 8 on a local store, 32 on a remote one) */
+  /** chunks fetched and written at once (default 8 on a local store, 32 MiB of chunks on a remote one) */
   concurrency?: number;
 }
 
@@ -31,7 +31,7 @@ export interface MaterialiseResult {
 export async function materialise(o: MaterialiseOptions): Promise<MaterialiseResult> {
   const { manifest } = o;
   // A remote store answers each GET after a round trip: keep more of them in flight (1 MiB each).
-  const limiter = new Limiter(o.concurrency ?? (o.repo.storage.capabilities.localPath ? 8 : 32));
+  const limiter = new Limiter(o.concurrency ?? (o.repo.storage.capabilities.localPath ? 8 : Math.max(4, Math.floor((32 * 1024 * 1024) / manifest.chunkSize))));
   const made = new Set<string>();
   const ensureDir = async (dir: string) => {
     if (made.has(dir)) return;

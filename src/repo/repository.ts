@@ -44,7 +44,7 @@ export class Repository {
     const base = {
       id: randomUUID(),
       created: new Date().toISOString(),
-      chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      chunkSize: options.chunkSize ?? storage.capabilities.defaultChunkSize ?? DEFAULT_CHUNK_SIZE,
       compression: { codec: 'zstd' as const, level: options.compressionLevel ?? 1 },
     };
     const exists = () => dbtoolError('REPO_EXISTS', `${storage.description} already holds a dbtool repository`, 'Use it as it is, or choose another --repo');

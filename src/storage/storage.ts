@@ -39,6 +39,11 @@ export interface StorageCapabilities {
   atomicIfAbsent: boolean;
   /** the driver keeps a local path for each object (posix only) */
   localPath: boolean;
+  /**
+   * chunk size of a repository created here when none is asked for (else DEFAULT_CHUNK_SIZE):
+   * an object store costs a request (latency, CPU on both ends, a fee) per object
+   */
+  defaultChunkSize?: number;
 }
 
 export interface Storage {

@@ -53,10 +53,18 @@ describe('encrypted S3 repository through a faulty proxy: backup, WAL archive, P
     assert.equal(init.code, 0, `repo init failed: ${init.stderr}`);
     assert.match(init.stdout, /created encrypted repository/);
     assert.ok(!init.stdout.includes('S3RVER'), 'no credentials in the output');
+    // An object store gets 4 MiB chunks unless asked otherwise (a quarter of the requests).
+    const config = openStorage(server.url('e2e/repo'), undefined, { s3: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    try {
+      assert.equal((JSON.parse((await config.get('dbtool-repo.json')).toString('utf8')) as { chunkSize: number }).chunkSize, 4 * 1024 * 1024);
+    } finally {
+      await config.close();
+    }
     await src.query(`CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance numeric);
       INSERT INTO accounts SELECT g, 'owner ' || g, g * 1.5 FROM generate_series(1, 5000) g;
       CREATE TABLE secrets (id int, note text);
       INSERT INTO secrets SELECT g, '${MARKER}' FROM generate_series(1, 50) g;
+      CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 200000) g;
       CREATE TABLE markers (name text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp());`);
   });
 

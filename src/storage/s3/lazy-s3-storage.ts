@@ -3,12 +3,12 @@
 
 import type { Readable } from 'node:stream';
 import type { ObjectInfo, PutOptions, Storage, StorageCapabilities } from '../storage.js';
+import { S3_CAPABILITIES } from './s3-capabilities.js';
 import type { S3Location } from './s3-location.js';
 import type { S3Storage } from './s3-storage.js';
 
 export class LazyS3Storage implements Storage {
-  /** as S3Storage's: ifAbsent is a stat, then a conditional PUT */
-  readonly capabilities: StorageCapabilities = { atomicIfAbsent: false, localPath: false };
+  readonly capabilities: StorageCapabilities = S3_CAPABILITIES;
   readonly description: string;
   /** as S3Storage names them, for messages */
   readonly endpointName: string;

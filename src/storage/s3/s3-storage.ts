@@ -2,7 +2,6 @@
 // SDK v3. Keys live under the URL's prefix; PUT is atomic on S3, so no object is ever half-visible.
 // Retries are RetryStorage's (one SDK attempt per call), but for the parts of a multipart upload.
 
-import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
@@ -14,12 +13,14 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import type { ListObjectsV2CommandOutput, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { BuildMiddleware } from '@smithy/types';
 import { dbtoolError, isDbtoolError, messageOf } from '../../core/errors.js';
 import { assertValidKey } from '../storage.js';
 import type { ObjectInfo, PutOptions, Storage, StorageCapabilities } from '../storage.js';
+import { S3_CAPABILITIES } from './s3-capabilities.js';
 import type { S3Location } from './s3-location.js';
 
 /** Enough sockets for ChunkWriter's io slots and materialise's concurrency, with room to spare. */
@@ -74,9 +75,21 @@ function configProblem(e: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * PUT bodies are not hashed into the request signature (SigV4's UNSIGNED-PAYLOAD): that SHA-256,
+ * and a Content-MD5 beside it, cost a third of a backup's main-thread time. The SDK's CRC32
+ * checksum still lets the service check what it received; TLS protects the bytes on the way; every
+ * chunk is checked against its keyed id (and, encrypted, its GCM tag) when it is read back.
+ */
+const unsignedPayload: BuildMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+  const request = args.request as { headers?: Record<string, string>; method?: string };
+  if (request.method === 'PUT' && request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+  return next(args);
+};
+
 export class S3Storage implements Storage {
   /** ifAbsent is a stat, then a PUT with If-None-Match: * (honoured by AWS, ignored by some servers). */
-  readonly capabilities: StorageCapabilities = { atomicIfAbsent: false, localPath: false };
+  readonly capabilities: StorageCapabilities = S3_CAPABILITIES;
   readonly description: string;
   readonly endpointName: string;
   /** s3://bucket/prefix, without parameters */
@@ -111,6 +124,7 @@ export class S3Storage implements Storage {
     };
     // One attempt per call: RetryStorage owns backoff and the per-operation deadline.
     this.client = new S3Client({ ...config, maxAttempts: 1 });
+    this.client.middlewareStack.add(unsignedPayload, { step: 'build', name: 'dbtoolUnsignedPayload' });
     // Large putStreams are sent once by RetryStorage (a stream cannot be replayed), but each
     // multipart part is a buffer: the SDK's own retries (backoff, same sockets) resend a failed part.
     this.uploadClient = new S3Client({ ...config, maxAttempts: UPLOAD_ATTEMPTS });
@@ -159,8 +173,6 @@ export class S3Storage implements Storage {
           Key: full,
           Body: body,
           ContentLength: body.length,
-          // The service checks the bytes it received against this; any S3 implements Content-MD5.
-          ContentMD5: createHash('md5').update(body).digest('base64'),
           ...(options?.ifAbsent ? { IfNoneMatch: '*' } : {}),
         }),
       );
