@@ -62,6 +62,16 @@ describe('mysql bad input', () => {
     assert.deepEqual(listTree(repo), before);
   });
 
+  it('an option file that is missing: one line naming it and DB_DEFAULTS_FILE, for backup and check', async () => {
+    const before = listTree(repo);
+    const missing = join(work, 'no-such-dir', 'my.cnf');
+    for (const args of [['backup'], ['check']]) {
+      const r = await dbtool(repo, my, args, { DB_DEFAULTS_FILE: missing });
+      assertOneLine(r, 2, new RegExp(`^dbtool: cannot read the MySQL option file ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(ENOENT.*Check DB_DEFAULTS_FILE`));
+    }
+    assert.deepEqual(listTree(repo), before);
+  });
+
   it('bad targets: syntax, a PostgreSQL-only flag, and a source with no backup', async () => {
     const target = join(work, 't');
     assertOneLine(await dbtool(repo, my, ['restore', '--target-dir', target]), 2, /^dbtool: source 'main' has no MySQL backup to restore/);
