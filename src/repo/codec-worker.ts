@@ -74,7 +74,7 @@ function namedError(name: string, message: string): Error {
  * restore, write the plaintext into the target file: no buffer crosses threads, and the main
  * thread's event loop schedules no file operations for it. Error names say which step failed.
  */
-function openFile(task: Task): { plainBytes: number; storedBytes: number } {
+async function openFile(task: Task): Promise<{ plainBytes: number; storedBytes: number }> {
   let obj: Buffer;
   try {
     obj = readWhole(task.path!);
@@ -86,20 +86,42 @@ function openFile(task: Task): { plainBytes: number; storedBytes: number } {
 }
 
 /** Decode a chunk object, check it against its id, write its plaintext where the task says. */
-function openInto(obj: Buffer, task: Task): { plainBytes: number; storedBytes: number } {
+async function openInto(obj: Buffer, task: Task): Promise<{ plainBytes: number; storedBytes: number }> {
+  const storedBytes = obj.length;
   const plain = decodeObject('chunk', obj, { dataKey, name: task.name, scratch });
   if (chunkIdOf(idKey, plain) !== task.expectId) throw new Error('content does not match its chunk id');
   if (task.fd !== undefined) {
     if (plain.length !== task.length) throw namedError('ChunkLengthError', `has ${plain.length} bytes where ${task.length} were expected`);
-    const at = task.offset ?? 0;
     try {
-      let done = task.directFd !== undefined ? direct.write(task.directFd, plain, at) : 0;
-      while (done < plain.length) done += writeSync(task.fd, plain, done, plain.length - done, at + done);
+      await writeOut(task.fd, task.directFd, plain, task.offset ?? 0);
     } catch (e) {
       throw namedError('TargetWriteError', (e as Error).message);
     }
   }
-  return { plainBytes: plain.length, storedBytes: obj.length };
+  return { plainBytes: plain.length, storedBytes };
+}
+
+function writeAllSync(fd: number, data: Uint8Array, position: number): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done);
+}
+
+/**
+ * Write a chunk's plaintext (which lives in the scratch buffers: everything is taken from it
+ * before the first await) at `position`: the aligned part with O_DIRECT on the thread pool while
+ * this worker goes on with the next chunk, the rest through the page cache.
+ */
+async function writeOut(fd: number, directFd: number | undefined, plain: Buffer, position: number): Promise<void> {
+  const aligned = directFd === undefined ? 0 : direct.alignedLength(position, plain.length);
+  const view = aligned > 0 ? direct.take(directFd!, position, aligned) : undefined;
+  if (!view) return writeAllSync(fd, plain, position);
+  view.set(plain.subarray(0, aligned));
+  try {
+    if (aligned < plain.length) writeAllSync(fd, plain.subarray(aligned), position + aligned);
+    const done = await direct.write(directFd!, view, position);
+    if (done < aligned) writeAllSync(fd, view.subarray(done), position + done);
+  } finally {
+    direct.give(view);
+  }
 }
 
 /** A file's bytes, in the scratch input buffer (valid until the next read). */
@@ -130,8 +152,11 @@ parentPort!.on('message', (task: Task) => {
   }
   try {
     if (task.op === 'openFile' || task.op === 'openInto') {
-      const reply = task.op === 'openFile' ? openFile(task) : openInto(Buffer.from(task.data), task);
-      parentPort!.postMessage({ id: task.id, ok: true, value: reply });
+      // Answered when its write is done; the next task starts meanwhile.
+      (task.op === 'openFile' ? openFile(task) : openInto(Buffer.from(task.data), task)).then(
+        (value) => parentPort!.postMessage({ id: task.id, ok: true, value }),
+        (e: unknown) => fail(task, e),
+      );
       return;
     }
     if (task.op === 'digestIn') {
@@ -172,7 +197,11 @@ parentPort!.on('message', (task: Task) => {
       parentPort!.postMessage({ id: task.id, ok: true, value: out }, [out]);
     }
   } catch (e) {
-    // The error's name crosses the thread boundary so callers can tell tampering from damage.
-    parentPort!.postMessage({ id: task.id, ok: false, error: (e as Error).message, errorName: (e as Error).name });
+    fail(task, e);
   }
 });
+
+function fail(task: Task, e: unknown): void {
+  // The error's name crosses the thread boundary so callers can tell tampering from damage.
+  parentPort!.postMessage({ id: task.id, ok: false, error: (e as Error).message, errorName: (e as Error).name });
+}
