@@ -222,7 +222,11 @@ export class S3Storage implements Storage {
     const body = await this.getObject(key);
     try {
       const parts: Buffer[] = [];
-      for await (const p of body) parts.push(Buffer.from(p as Uint8Array));
+      // Views, not copies: concat makes the one copy (a buffer of its own, transferable as is).
+      for await (const p of body) {
+        const u = p as Uint8Array;
+        parts.push(Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+      }
       return Buffer.concat(parts);
     } catch (e) {
       throw this.failure('reading', key, e);
