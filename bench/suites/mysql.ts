@@ -42,7 +42,7 @@ export interface Figures {
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** sysbench's table, filled server-side from the sequence engine with hex strings (little redundancy). */
-async function loadSysbench(my: TestMariadb, rowsPerTable: number): Promise<void> {
+export async function loadSysbench(my: TestMariadb, rowsPerTable: number): Promise<void> {
   await my.query('CREATE DATABASE sbtest');
   const hex = (n: number) => Array.from({ length: Math.ceil(n / 32) }, () => 'MD5(RAND())').join(', ');
   for (let t = 1; t <= TABLES; t++) {
@@ -60,7 +60,7 @@ async function loadSysbench(my: TestMariadb, rowsPerTable: number): Promise<void
 }
 
 /** Flush every dirty page (a checkpoint), so each round starts from the same on-disk state. */
-async function flushDirty(my: TestMariadb): Promise<void> {
+export async function flushDirty(my: TestMariadb): Promise<void> {
   await my.query('SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0.001; SET GLOBAL innodb_max_dirty_pages_pct = 0');
   try {
     const until = Date.now() + 300_000;
@@ -76,7 +76,7 @@ async function flushDirty(my: TestMariadb): Promise<void> {
 }
 
 /** The write load before the incrementals: 1 % of each table's rows, a contiguous range that moves every round. */
-async function writeLoad(my: TestMariadb, rowsPerTable: number, n: number): Promise<void> {
+export async function writeLoad(my: TestMariadb, rowsPerTable: number, n: number): Promise<void> {
   const span = Math.max(1, Math.floor(rowsPerTable / 100));
   const from = ((n * 37) % 99) * span + 1;
   for (let t = 1; t <= TABLES; t++) {

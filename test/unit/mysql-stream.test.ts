@@ -47,7 +47,18 @@ async function parse(buf: Buffer, piece = 7): Promise<XbChunk[]> {
   const pieces: Buffer[] = [];
   for (let i = 0; i < buf.length; i += piece) pieces.push(buf.subarray(i, i + piece));
   const out: XbChunk[] = [];
-  for await (const c of readXbstream(Readable.from(pieces))) out.push(c);
+  // A stream chunk's payload comes in pieces (views of the input): gathered here to compare.
+  let open: XbChunk | undefined;
+  for await (const c of readXbstream(Readable.from(pieces))) {
+    if (open) {
+      assert.equal(c.path, open.path);
+      assert.equal(c.offset, open.offset + open.data.length);
+      open.data = Buffer.concat([open.data, c.data]);
+      open.chunkEnd = c.chunkEnd;
+    } else out.push((open = { ...c, data: Buffer.from(c.data) }));
+    if (open.chunkEnd) open = undefined;
+  }
+  assert.equal(open, undefined);
   return out;
 }
 
@@ -87,6 +98,14 @@ describe('xbstream reader', () => {
     magic[0] = 0x41;
     await assert.rejects(parse(magic), /XBSTCK01/);
     await assert.rejects(parse(good.subarray(0, good.length - 2)), /ended inside a chunk/);
+    // Split across pieces, the last piece of a bad chunk is never handed on.
+    const big = chunk('P', 'g', 0, Buffer.alloc(100, 7));
+    big[big.length - 1] = 8;
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const c of readXbstream(Readable.from([big.subarray(0, 60), big.subarray(60)]))) seen.push(c.data.length);
+    }, /checksum of a chunk of g/);
+    assert.ok(seen.reduce((a, b) => a + b, 0) < 100);
   });
 });
 

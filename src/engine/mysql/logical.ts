@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { dbtoolError } from '../../core/errors.js';
 import type { DumpEntry, LogicalDumpInfo, LogicalDumper, LogicalLoadOptions, LogicalLoader } from '../logical.js';
-import { requireTool } from './binaries.js';
+import { requireTool, withStdoutBuffer } from './binaries.js';
 import { connectMysql, mapMysqlError, queryMysql, writeToolOptionFile } from './connection.js';
 import type { MysqlConnectionOptions } from './connection.js';
 import { FLAVOURS } from './flavours.js';
@@ -77,7 +77,9 @@ export class MysqlLogicalDumper implements LogicalDumper {
     const optionFile = await writeToolOptionFile(this.connection);
     try {
       const args = [optionFile.arg, '--single-transaction', '--routines', '--events', '--triggers', '--hex-blob', '--default-character-set=utf8mb4', '--', database];
-      const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // 1 MiB writes instead of 4 KiB ones; 1 MiB reads of ours (highWaterMark) to match.
+      const cmd = withStdoutBuffer(tool, args);
+      const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-16384)));
       const exit = new Promise<number | null>((resolve, reject) => {

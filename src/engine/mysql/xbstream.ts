@@ -19,14 +19,27 @@ export interface XbChunk {
   type: 'payload' | 'eof';
   /** where `data` goes in the file */
   offset: number;
-  /** the bytes to write at `offset` (holes of sparse chunks filled with zeros) */
+  /**
+   * The bytes to write at `offset` (holes of sparse chunks filled with zeros). A payload chunk of
+   * the stream comes as one or more pieces in order, each a view of the bytes read from the input
+   * (no copy): a consumer that keeps one past its next read must copy it.
+   */
   data: Buffer;
+  /** payload: this piece ends its chunk of the stream (and the chunk's checksum was verified) */
+  chunkEnd: boolean;
 }
 
-/** Exact-length reads over an async byte stream. */
+const EMPTY = Buffer.alloc(0);
+
+function shortRead(have: number, n: number): never {
+  throw dbtoolError('SERVER_PROTOCOL', `the backup stream ended inside a chunk (${have} of ${n} bytes)`, 'The backup tool stopped early: see its error above; retry the backup');
+}
+
+/** Reads over an async byte stream: small exact-length reads for headers, views for payloads. */
 class ByteReader {
-  private readonly pieces: Buffer[] = [];
-  private buffered = 0;
+  /** the piece being read, and how far */
+  private cur: Buffer = EMPTY;
+  private pos = 0;
   private done = false;
   private readonly it: AsyncIterator<Buffer>;
 
@@ -34,26 +47,52 @@ class ByteReader {
     this.it = input[Symbol.asyncIterator]();
   }
 
-  /** n bytes, or undefined at a clean end of stream (nothing buffered); error on a short read. */
-  async read(n: number): Promise<Buffer | undefined> {
-    while (this.buffered < n && !this.done) {
+  /** The next non-empty piece as `cur`; false at the end of the input. */
+  private async next(): Promise<boolean> {
+    while (!this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
       else if (r.value.length > 0) {
-        this.pieces.push(r.value);
-        this.buffered += r.value.length;
+        this.cur = r.value;
+        this.pos = 0;
+        return true;
       }
     }
-    if (this.buffered === 0 && n > 0) return undefined;
-    if (this.buffered < n) throw dbtoolError('SERVER_PROTOCOL', `the backup stream ended inside a chunk (${this.buffered} of ${n} bytes)`, 'The backup tool stopped early: see its error above; retry the backup');
-    const all = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.pieces.length = 0;
-    if (rest.length > 0) this.pieces.push(rest);
-    this.buffered = rest.length;
-    // Copy: `out` must not pin a large buffer, and the caller hands it on.
-    return Buffer.from(out);
+    return false;
+  }
+
+  /**
+   * Exactly n bytes (a view when they lie in one piece, else a copy), or undefined at a clean end
+   * of the input (nothing read); error on a short read. Valid until the next call.
+   */
+  async read(n: number): Promise<Buffer | undefined> {
+    if (this.cur.length - this.pos >= n) {
+      const out = this.cur.subarray(this.pos, this.pos + n);
+      this.pos += n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let have = 0;
+    for (;;) {
+      const k = Math.min(n - have, this.cur.length - this.pos);
+      this.cur.copy(out, have, this.pos, this.pos + k);
+      this.pos += k;
+      have += k;
+      if (have === n) return out;
+      if (!(await this.next())) {
+        if (have === 0) return undefined;
+        shortRead(have, n);
+      }
+    }
+  }
+
+  /** Up to `max` (> 0) bytes as a view of the input, no copy; error at the end of the input. */
+  async take(max: number, have: number, n: number): Promise<Buffer> {
+    if (this.pos === this.cur.length && !(await this.next())) shortRead(have, n);
+    const k = Math.min(max, this.cur.length - this.pos);
+    const out = this.cur.subarray(this.pos, this.pos + k);
+    this.pos += k;
+    return out;
   }
 }
 
@@ -67,20 +106,24 @@ function u64(b: Buffer, at: number): number {
   return Number(v);
 }
 
-/** The chunks of an xbstream, in stream order (chunks of several files may interleave). */
+/**
+ * The chunks of an xbstream, in stream order (chunks of several files may interleave). Payloads
+ * are passed on piece by piece as they arrive, never gathered: a chunk's checksum is checked
+ * once its last piece is read, and a mismatch is thrown before that piece is yielded.
+ */
 export async function* readXbstream(input: AsyncIterable<Buffer>): AsyncGenerator<XbChunk> {
   const r = new ByteReader(input);
   for (;;) {
     const head = await r.read(14);
     if (!head) return;
-    if (!head.subarray(0, 8).equals(MAGIC)) bad('a chunk does not start with XBSTCK01');
+    if (head.compare(MAGIC, 0, 8, 0, 8) !== 0) bad('a chunk does not start with XBSTCK01');
     const flags = head[8]!;
     const type = String.fromCharCode(head[9]!);
     const pathLen = head.readUInt32LE(10);
     if (pathLen === 0 || pathLen > 4096) bad(`a path length of ${pathLen}`);
     const path = (await r.read(pathLen))?.toString('utf8') ?? bad('no path');
     if (type === 'E') {
-      yield { path, type: 'eof', offset: 0, data: Buffer.alloc(0) };
+      yield { path, type: 'eof', offset: 0, data: EMPTY, chunkEnd: true };
       continue;
     }
     if (type !== 'P' && type !== 'S') {
@@ -93,14 +136,30 @@ export async function* readXbstream(input: AsyncIterable<Buffer>): AsyncGenerato
     const offset = u64(fixed, 8);
     const checksum = fixed.readUInt32LE(16);
     if (payloadLen > MAX_PAYLOAD) bad(`a payload of ${payloadLen} bytes`);
-    const map = sparseEntries > 0 ? ((await r.read(sparseEntries * 8)) ?? bad('no sparse map')) : undefined;
-    const payload = payloadLen > 0 ? ((await r.read(payloadLen)) ?? bad('no payload')) : Buffer.alloc(0);
-    if (crc32(payload) !== checksum) bad(`the checksum of a chunk of ${path} at offset ${offset} does not match`);
-    if (!map) {
-      yield { path, type: 'payload', offset, data: payload };
+    const checksumError = () => bad(`the checksum of a chunk of ${path} at offset ${offset} does not match`);
+    if (type === 'P') {
+      if (payloadLen === 0) {
+        if (crc32(EMPTY) !== checksum) checksumError();
+        yield { path, type: 'payload', offset, data: EMPTY, chunkEnd: true };
+        continue;
+      }
+      // Each piece is handed on as it arrives; the last one only once the whole chunk checks out.
+      let crc = 0;
+      let done = 0;
+      while (done < payloadLen) {
+        const piece = await r.take(payloadLen - done, done, payloadLen);
+        crc = crc32(piece, crc);
+        const at = offset + done;
+        done += piece.length;
+        if (done === payloadLen && crc !== checksum) checksumError();
+        yield { path, type: 'payload', offset: at, data: piece, chunkEnd: done === payloadLen };
+      }
       continue;
     }
-    // Sparse: (skip, write) pairs; holes become zeros, the file is written densely.
+    // Sparse (rare: punched holes): (skip, write) pairs; holes become zeros, the file is written densely.
+    const map = sparseEntries > 0 ? Buffer.from((await r.read(sparseEntries * 8)) ?? bad('no sparse map')) : EMPTY;
+    const payload = payloadLen > 0 ? Buffer.from((await r.read(payloadLen)) ?? bad('no payload')) : EMPTY;
+    if (crc32(payload) !== checksum) checksumError();
     let size = 0;
     for (let i = 0; i < sparseEntries; i++) size += map.readUInt32LE(i * 8) + map.readUInt32LE(i * 8 + 4);
     const data = Buffer.alloc(size);
@@ -114,6 +173,6 @@ export async function* readXbstream(input: AsyncIterable<Buffer>): AsyncGenerato
       at += n;
       from += n;
     }
-    yield { path, type: 'payload', offset, data };
+    yield { path, type: 'payload', offset, data, chunkEnd: true };
   }
 }
