@@ -165,7 +165,6 @@ export class BaseBackupSession {
   readonly started: Promise<BackupStart>;
   private query!: ReplicationQuery;
   private startInfo: BackupStart | undefined;
-  private readonly batches = new CopyBatches();
 
   private constructor(
     private readonly client: pg.Client,
@@ -267,10 +266,18 @@ export class BaseBackupSession {
         return;
       }
       if (!this.current) throw new Error('archive data before any archive started');
-      // Copied (the parser reuses its buffer once this handler returns) and passed on in batches.
-      this.batches.add(chunk.subarray(1), this.toArchive);
+      // Copy: the parser reuses its buffer once this handler returns.
+      const ok = this.current.extract.write(Buffer.from(chunk.subarray(1)));
+      if (!ok && !this.awaitingDrain) {
+        // Backpressure: stop reading the socket until the tar parser has room again.
+        this.awaitingDrain = true;
+        this.query.pause();
+        this.current.extract.once('drain', () => {
+          this.awaitingDrain = false;
+          this.query.resume();
+        });
+      }
     } else if (type === 0x6e /* n */) {
-      this.batches.flush(this.toArchive);
       const nul1 = chunk.indexOf(0, 1);
       const nul2 = chunk.indexOf(0, nul1 + 1);
       const name = chunk.toString('utf8', 1, nul1);
@@ -284,31 +291,13 @@ export class BaseBackupSession {
     } else if (type === 0x70 /* p */) {
       this.progressBytes = Number(chunk.readBigInt64BE(1));
     } else if (type === 0x6d /* m */) {
-      this.batches.flush(this.toArchive);
       this.current?.extract.end(undefined);
       this.current = undefined;
       this.manifestParts = [];
     }
   }
 
-  /** A batch of archive bytes into the tar parser of the current archive, with backpressure. */
-  private readonly toArchive = (batch: Buffer): void => {
-    const archive = this.current;
-    if (!archive) throw new Error('archive data before any archive started');
-    const ok = archive.extract.write(batch);
-    if (!ok && !this.awaitingDrain) {
-      // Stop reading the socket until the tar parser has room again.
-      this.awaitingDrain = true;
-      this.query.pause();
-      archive.extract.once('drain', () => {
-        this.awaitingDrain = false;
-        this.query.resume();
-      });
-    }
-  };
-
   private endCopy(): void {
-    if (this.current) this.batches.flush(this.toArchive);
     this.current?.extract.end(undefined);
     this.current = undefined;
     this.copyEnded = true;
@@ -382,42 +371,6 @@ export class BaseBackupSession {
   async close(): Promise<void> {
     await this.client.end().catch(() => undefined);
     await this.slotClient?.end().catch(() => undefined);
-  }
-}
-
-/**
- * The protocol's CopyData payloads (32 kB each) copied into 4 MiB slabs and passed on to the tar
- * parser in runs of 256 kB: one allocation per slab instead of one per message (allocating and
- * freeing a buffer per message made the C heap give pages back and fault them in again: a second
- * of kernel time per 1.5 GB), and an eighth of the stream and promise traffic per byte downstream.
- * A slab is freed by the garbage collector once no batch of it is referenced; none is reused.
- */
-class CopyBatches {
-  private static readonly SLAB = 4 * 1024 * 1024;
-  private static readonly BATCH = 256 * 1024;
-  private slab = Buffer.allocUnsafeSlow(0);
-  /** where the batch not yet passed on starts, and where the slab's free space starts */
-  private start = 0;
-  private used = 0;
-
-  add(data: Buffer, out: (batch: Buffer) => void): void {
-    if (this.used + data.length > this.slab.length) {
-      this.flush(out);
-      this.slab = Buffer.allocUnsafeSlow(Math.max(CopyBatches.SLAB, data.length));
-      this.start = 0;
-      this.used = 0;
-    }
-    data.copy(this.slab, this.used);
-    this.used += data.length;
-    if (this.used - this.start >= CopyBatches.BATCH) this.flush(out);
-  }
-
-  /** Pass on what has been added since the last batch. */
-  flush(out: (batch: Buffer) => void): void {
-    if (this.used === this.start) return;
-    const batch = this.slab.subarray(this.start, this.used);
-    this.start = this.used;
-    out(batch);
   }
 }
 
