@@ -1,6 +1,6 @@
 // Connecting to PostgreSQL (SQL or replication), and turning its failures into clear errors.
 
-import pg from 'pg';
+import type pg from 'pg';
 import { dbtoolError, isDbtoolError, messageOf } from '../../core/errors.js';
 import type { DbtoolError } from '../../core/errors.js';
 
@@ -21,7 +21,9 @@ export function describeTarget(o: PgConnectionOptions): string {
 }
 
 export async function connectPg(o: PgConnectionOptions, mode: 'sql' | 'replication'): Promise<pg.Client> {
-  const client = new pg.Client({
+  // Loaded here, not at start-up: wal-push and wal-get, run once per WAL segment, never connect.
+  const { Client } = (await import('pg')).default;
+  const client = new Client({
     host: o.host,
     port: o.port,
     user: o.user,

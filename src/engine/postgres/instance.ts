@@ -5,8 +5,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync } fr
 import { chown, mkdir, open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import type { ClientConfig, QueryResultRow } from 'pg';
+import type { Client, ClientConfig, QueryResult, QueryResultRow } from 'pg';
 import { dbtoolError } from '../../core/errors.js';
 import { resolveRunAs, spawnOptionsFor } from '../../core/os-user.js';
 import type { OsUser } from '../../core/os-user.js';
@@ -167,13 +166,13 @@ export function openInstance(opts: { dataDir: string; port: number; socketDir?: 
     clientConfig,
     async query<T extends QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[], database?: string): Promise<T[]> {
       const cfg = clientConfig(database);
-      const client = new pg.Client({ ...cfg, connectionTimeoutMillis: 15_000 });
+      const client = new (await pgClient())({ ...cfg, connectionTimeoutMillis: 15_000 });
       client.on('error', () => undefined);
       try {
         await client.connect();
         const res: unknown = await client.query<T>(sql, params);
         // A multi-statement string yields one result per statement: the last one is the answer.
-        const last = (Array.isArray(res) ? res[res.length - 1] : res) as pg.QueryResult<T> | undefined;
+        const last = (Array.isArray(res) ? res[res.length - 1] : res) as QueryResult<T> | undefined;
         return last?.rows ?? [];
       } catch (e) {
         throw mapPgError(e, { host: cfg.host, port, user, database: cfg.database });
@@ -197,9 +196,14 @@ function readPidFile(dataDir: string): { pid: number; status: string | undefined
 
 type Probe = 'ready' | 'not-ready';
 
+/** pg's Client, loaded on first use (not at every dbtool start). */
+async function pgClient(): Promise<typeof Client> {
+  return (await import('pg')).default.Client;
+}
+
 /** Like pg_isready: any answer from the server except "starting up / not accepting yet" means it is up. */
 async function probe(cfg: ClientConfig): Promise<Probe> {
-  const client = new pg.Client({ ...cfg, connectionTimeoutMillis: 3_000 });
+  const client = new (await pgClient())({ ...cfg, connectionTimeoutMillis: 3_000 });
   client.on('error', () => undefined);
   try {
     await client.connect();
