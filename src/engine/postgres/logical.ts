@@ -3,17 +3,19 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { dbtoolError, isDbtoolError, messageOf } from '../../core/errors.js';
 import { makePrivateTempDir } from '../../core/private-temp-dir.js';
+import type { PrivateTempDir } from '../../core/private-temp-dir.js';
 import { databaseDir } from '../logical.js';
 import type { DumpEntry, LogicalDumpInfo, LogicalDumper, LogicalLoadOptions, LogicalLoader } from '../logical.js';
 import { pgBin } from './binaries.js';
 import { connectPg, describeTarget, mapPgError } from './connection.js';
+import { followDump } from './follow-dump.js';
 import type { PgConnectionOptions } from './connection.js';
 
 export interface PgDumpOptions {
@@ -127,7 +129,10 @@ function maintenanceDb(c: PgConnectionOptions, other?: string): string {
   return preferred === other ? (other === 'postgres' ? 'template1' : 'postgres') : preferred;
 }
 
-/** pg_dumpall --globals-only, then pg_dump -Fd -j N of each database through a private temp dir. */
+/**
+ * pg_dumpall --globals-only, then pg_dump -Fd -j N of each database through a private temp dir,
+ * whose files are yielded while pg_dump writes them.
+ */
 export class PgLogicalDumper implements LogicalDumper {
   private facts: LogicalDumpInfo | undefined;
   private major = 0;
@@ -179,37 +184,75 @@ export class PgLogicalDumper implements LogicalDumper {
   async *entries(): AsyncGenerator<DumpEntry> {
     const facts = await this.info();
     const env = libpqEnv(this.o.connection);
-
-    // Roles, tablespaces and their settings: one script on stdout, streamed as it comes.
-    const globals = startTool(pgBin('pg_dumpall', this.major), ['--globals-only', '--no-password', '-d', dbnameConninfo(maintenanceDb(this.o.connection))], env, false);
+    // The first pg_dump starts at once: it reads the catalogue while the globals are stored.
+    const first = facts.databases[0];
+    let dump = first === undefined ? undefined : await this.startDump(first, env);
     try {
-      yield { path: 'globals.sql', data: globals.child.stdout };
-      await globals.done;
-    } finally {
-      // The consumer stopped early (a failed chunk write): do not leave the tool running.
-      if (globals.child.exitCode === null) globals.child.kill('SIGTERM');
-    }
-
-    for (const db of facts.databases) {
-      // pg_dump -j writes only the directory format, so this is the one place a backup is
-      // copied to local disk first: a private directory, removed whatever happens.
-      const tmp = await makePrivateTempDir('dbtool-pgdump-', this.o.tempParent);
+      // Roles, tablespaces and their settings: one script on stdout, streamed as it comes.
+      const globals = startTool(pgBin('pg_dumpall', this.major), ['--globals-only', '--no-password', '-d', dbnameConninfo(maintenanceDb(this.o.connection))], env, false);
       try {
-        const dir = join(tmp.path, 'dump');
-        // -Z 0: unchanged tables dump to identical bytes, so their chunks deduplicate across
-        // backups; the repository compresses chunks with zstd anyway.
-        await runTool(pgBin('pg_dump', this.major), ['--format=directory', `--jobs=${this.o.jobs ?? 2}`, '--compress=0', '--no-password', '--file', dir, '-d', dbnameConninfo(db)], env);
-        for (const name of (await readdir(dir)).sort()) {
-          const path = join(dir, name);
-          const s = await stat(path);
-          if (!s.isFile()) continue;
-          yield { path: `${databaseDir(db)}${name}`, size: s.size, data: createReadStream(path) };
-        }
+        yield { path: 'globals.sql', data: globals.child.stdout };
+        await globals.done;
       } finally {
-        await tmp.remove();
+        // The consumer stopped early (a failed chunk write): do not leave the tool running.
+        if (globals.child.exitCode === null) globals.child.kill('SIGTERM');
       }
+
+      for (const db of facts.databases) {
+        dump ??= await this.startDump(db, env);
+        // The files are stored while pg_dump writes them: complete ones whole, a growing one
+        // followed piece by piece, the rest once pg_dump has exited.
+        for await (const f of followDump({ dir: dump.dir, pid: dump.tool.child.pid, exited: dump.tool.done, removeRead: true })) {
+          yield { path: `${databaseDir(db)}${f.name}`, size: f.size, data: f.data };
+        }
+        await stopDump(dump);
+        dump = undefined;
+      }
+    } finally {
+      if (dump) await stopDump(dump);
     }
   }
+
+  /**
+   * pg_dump -j writes only the directory format, so this is the one place a backup is copied to
+   * local disk first: a private directory, removed whatever happens (stopDump).
+   */
+  private async startDump(db: string, env: NodeJS.ProcessEnv): Promise<RunningDump> {
+    const tmp = await makePrivateTempDir('dbtool-pgdump-', this.o.tempParent);
+    try {
+      // Made here, not by pg_dump (which accepts an empty one), so it can be listed from the start.
+      const dir = join(tmp.path, 'dump');
+      await mkdir(dir, { mode: 0o700 });
+      // -Z 0: unchanged tables dump to identical bytes, so their chunks deduplicate across
+      // backups; the repository compresses chunks with zstd anyway. --no-sync: the copy is
+      // temporary, the repository makes the backup durable.
+      const tool = startTool(pgBin('pg_dump', this.major), ['--format=directory', `--jobs=${this.o.jobs ?? 2}`, '--compress=0', '--no-sync', '--no-password', '--file', dir, '-d', dbnameConninfo(db)], env, true);
+      return { tmp, dir, tool };
+    } catch (e) {
+      await tmp.remove();
+      throw e;
+    }
+  }
+}
+
+interface RunningDump {
+  tmp: PrivateTempDir;
+  dir: string;
+  tool: Tool;
+}
+
+/** Stop pg_dump if it still runs (its workers with it), wait until it is gone, remove its directory. */
+async function stopDump(d: RunningDump): Promise<void> {
+  const c = d.tool.child;
+  const settled = d.tool.done.catch(() => undefined);
+  if (c.exitCode === null && c.signalCode === null) {
+    // pg_dump's leader passes SIGTERM on to its workers; SIGKILL if it does not go in time.
+    c.kill('SIGTERM');
+    const gone = await Promise.race([settled.then(() => true), sleep(10_000, false, { ref: false })]);
+    if (!gone) c.kill('SIGKILL');
+  }
+  await Promise.race([settled, sleep(10_000, undefined, { ref: false })]);
+  await d.tmp.remove();
 }
 
 /** pg_restore -j into a database on the running server the connection points at. */
