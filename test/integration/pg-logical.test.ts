@@ -45,7 +45,8 @@ describe('PgLogicalDumper', () => {
       for await (const b of e.data) parts.push(b);
       const bytes = Buffer.concat(parts);
       if (e.path === 'globals.sql') globals = bytes.toString('utf8');
-      else assert.equal(bytes.length, e.size, `${e.path} has its declared size`);
+      // A file that pg_dump was still writing when it was handed out has no declared size.
+      else if (e.size !== undefined) assert.equal(bytes.length, e.size, `${e.path} has its declared size`);
     }
     assert.equal(paths[0], 'globals.sql');
     assert.match(globals, /CREATE ROLE postgres/);
