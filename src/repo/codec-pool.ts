@@ -40,11 +40,6 @@ export class CodecPool {
     this.pool = new WorkerPool(workerScript(import.meta.url, 'codec-worker'), size, { idKey: new Uint8Array(idKey), level, dataKey: dataKey ? new Uint8Array(dataKey) : undefined });
   }
 
-  /** Keyed hash of a chunk. The buffer is transferred and handed back. */
-  async digest(data: ArrayBuffer): Promise<{ chunkId: string; data: ArrayBuffer }> {
-    return this.pool.run({ op: 'digest', data }, [data]);
-  }
-
   /** Shared memory of `size` bytes every worker can read chunk plaintext from. */
   createArena(size: number): ChunkArena {
     const id = this.nextArena++;

@@ -17,7 +17,7 @@ interface Init {
 
 interface Task {
   id: number;
-  op: 'digest' | 'seal' | 'open' | 'openFile' | 'openInto' | 'digestIn' | 'sealIn' | 'arena' | 'dropArena';
+  op: 'seal' | 'open' | 'openFile' | 'openInto' | 'digestIn' | 'sealIn' | 'arena' | 'dropArena';
   data: ArrayBuffer;
   /** arena ops: which arena, the range of the chunk in it; digestIn: also encode it */
   arena?: number;
@@ -176,10 +176,7 @@ parentPort!.on('message', (task: Task) => {
       return;
     }
     const data = new Uint8Array(task.data);
-    if (task.op === 'digest') {
-      const chunkId = chunkIdOf(idKey, data);
-      parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId, data: task.data } }, [task.data]);
-    } else if (task.op === 'seal') {
+    if (task.op === 'seal') {
       const obj = asTransferable(encodeObject(task.kind ?? 'chunk', data, { level: init.level, dataKey, name: task.name, scratch }));
       parentPort!.postMessage({ id: task.id, ok: true, value: obj }, [obj]);
     } else {
