@@ -9,7 +9,7 @@ import { Limiter } from './limiter.js';
 import type { Repository } from './repository.js';
 import { tamperedError } from './repository.js';
 import { ownedArrayBuffer } from './codec-pool.js';
-import type { ChunkArena, ChunkTarget } from './codec-pool.js';
+import type { ChunkArena } from './codec-pool.js';
 
 export interface ChunkStats {
   /** plaintext bytes read from the source */
@@ -32,8 +32,13 @@ export async function listChunkIds(repo: Repository): Promise<Set<string>> {
   return ids;
 }
 
-/** compressed chunks on their way to storage, in bytes (a bound on memory, not a speed knob) */
-const IO_BYTES = 32 * 1024 * 1024;
+/**
+ * How many chunks of `chunkSize` may be on their way to or from storage at once: 32 MiB of them,
+ * at least 4 (a bound on memory, not a speed knob; remote stores want many requests in flight).
+ */
+export function chunksInFlight(chunkSize: number): number {
+  return Math.max(4, Math.floor((32 * 1024 * 1024) / chunkSize));
+}
 
 export class ChunkWriter {
   readonly stats: ChunkStats = { read: 0, new: 0, stored: 0, newChunks: 0 };
@@ -57,14 +62,13 @@ export class ChunkWriter {
   /**
    * @param known chunk ids already in the repository (they are skipped)
    * @param cpuSlots chunks being hashed or compressed at once
-   * @param ioSlots compressed chunks being written at once (memory ≤ (cpu + io) × chunk size);
-   *   by default 32 MiB of them, at least 4
+   * @param ioSlots compressed chunks being written at once (memory ≤ (cpu + io) × chunk size)
    */
   constructor(
     private readonly repo: Repository,
     private readonly known: Set<string>,
     private readonly cpuSlots = 6,
-    ioSlots = Math.max(4, Math.floor(IO_BYTES / repo.chunkSize)),
+    ioSlots = chunksInFlight(repo.chunkSize),
   ) {
     this.cpu = new Limiter(cpuSlots);
     this.io = new Limiter(ioSlots);
@@ -244,7 +248,8 @@ export class ChunkWriter {
 
 /** Read a chunk, verify it against its id; errors name the chunk and the caller's context. */
 export async function readChunk(repo: Repository, id: string, context: string): Promise<Buffer> {
-  return (await fetchChunk(repo, id, context, (obj) => repo.codec().open('chunk', id, obj, id))).result;
+  const obj = await getChunkObject(repo, id, context);
+  return inWorker(repo, id, context, () => repo.codec().open('chunk', id, ownedArrayBuffer(obj), id));
 }
 
 /**
@@ -253,55 +258,38 @@ export async function readChunk(repo: Repository, id: string, context: string): 
  */
 export async function checkChunk(repo: Repository, id: string, context: string): Promise<{ plainBytes: number; storedBytes: number }> {
   const path = repo.storage.localPath?.(keys.chunk(id));
-  if (path) return localChunk(repo, id, context, path);
-  const { result, storedBytes } = await fetchChunk(repo, id, context, (obj) => repo.codec().check('chunk', id, obj, id));
-  return { plainBytes: result, storedBytes };
-}
-
-async function fetchChunk<T>(repo: Repository, id: string, context: string, decode: (obj: ArrayBuffer) => Promise<T>): Promise<{ result: T; storedBytes: number }> {
-  const key = keys.chunk(id);
-  let obj: Buffer;
-  try {
-    obj = await repo.storage.get(key);
-  } catch (e) {
-    if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') throw missingError(id, context);
-    throw e;
-  }
-  const storedBytes = obj.length;
-  try {
-    return { result: await decode(ownedArrayBuffer(obj)), storedBytes };
-  } catch (e) {
-    if (e instanceof Error && e.name === 'ObjectAuthError') throw tamperedError(`chunk ${id} of ${context} (${key})`, repo.storage.description, e.message);
-    throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} is corrupt (${messageOf(e)})`, 'Run `dbtool verify` to see every affected backup; restore another backup');
-  }
+  if (path) return inWorker(repo, id, context, () => repo.codec().openFile(path, id));
+  const obj = await getChunkObject(repo, id, context);
+  const plainBytes = await inWorker(repo, id, context, () => repo.codec().check('chunk', id, ownedArrayBuffer(obj), id));
+  return { plainBytes, storedBytes: obj.length };
 }
 
 /**
  * Read a chunk, verify it and write its plaintext (which must be `length` bytes) at `offset` of
- * the open file `fh`; returns the bytes written. On local storage a worker does all of it, writing
- * the aligned part through `directFd` (the same file opened O_DIRECT) when given.
+ * the open file `fh`; returns the bytes written. A worker does all of it (on local storage it
+ * also reads the object), writing the aligned part through `directFd` (the same file opened
+ * O_DIRECT) when given.
  */
 export async function writeChunkTo(repo: Repository, id: string, context: string, fh: FileHandle, offset: number, length: number, directFd?: number): Promise<number> {
   const into = { fd: fh.fd, offset, length, directFd };
   const path = repo.storage.localPath?.(keys.chunk(id));
-  if (path) return (await localChunk(repo, id, context, path, into)).plainBytes;
-  // Remote: fetched here, then decoded, checked and written by a worker, as a local chunk is.
-  let obj: Buffer;
+  if (path) return (await inWorker(repo, id, context, () => repo.codec().openFile(path, id, into))).plainBytes;
+  const obj = await getChunkObject(repo, id, context);
+  return (await inWorker(repo, id, context, () => repo.codec().openInto(ownedArrayBuffer(obj), id, into))).plainBytes;
+}
+
+/** A chunk's stored object; a missing one is CHUNK_MISSING, naming the caller's context. */
+async function getChunkObject(repo: Repository, id: string, context: string): Promise<Buffer> {
   try {
-    obj = await repo.storage.get(keys.chunk(id));
+    return await repo.storage.get(keys.chunk(id));
   } catch (e) {
     if (isDbtoolError(e) && e.code === 'STORAGE_NOT_FOUND') throw missingError(id, context);
     throw e;
   }
-  return (await inWorker(repo, id, context, () => repo.codec().openInto(ownedArrayBuffer(obj), id, into))).plainBytes;
-}
-
-function localChunk(repo: Repository, id: string, context: string, path: string, into?: ChunkTarget): Promise<{ plainBytes: number; storedBytes: number }> {
-  return inWorker(repo, id, context, () => repo.codec().openFile(path, id, into));
 }
 
 /** A worker's chunk operation, its failures (told apart by the error's name) as catalogue errors. */
-async function inWorker(repo: Repository, id: string, context: string, op: () => Promise<{ plainBytes: number; storedBytes: number }>): Promise<{ plainBytes: number; storedBytes: number }> {
+async function inWorker<T>(repo: Repository, id: string, context: string, op: () => Promise<T>): Promise<T> {
   const key = keys.chunk(id);
   try {
     return await op();

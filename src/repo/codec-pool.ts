@@ -91,8 +91,9 @@ export class CodecPool {
   /**
    * A chunk object read by a worker from its local file (`path`), decoded and checked against
    * `chunkId`; with `into`, its plaintext (which must be `length` bytes) is written at `offset`
-   * of the open file `fd` (the aligned part through `directFd` when given). Failures reject with Errors named ChunkMissingError, ChunkReadError,
-   * ObjectAuthError, ChunkLengthError, TargetWriteError, or anything else for a damaged object.
+   * of the open file `fd` (the aligned part through `directFd` when given). Failures reject with
+   * Errors named ChunkMissingError, ChunkReadError, ObjectAuthError, ChunkLengthError,
+   * TargetWriteError, or anything else for a damaged object.
    */
   async openFile(path: string, chunkId: string, into?: ChunkTarget): Promise<{ plainBytes: number; storedBytes: number }> {
     return this.pool.run({ op: 'openFile', path, kind: 'chunk', name: chunkId, expectId: chunkId, ...into });

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import type { ProgressHandle } from '../core/reporter.js';
-import { writeChunkTo } from './chunk-store.js';
+import { chunksInFlight, writeChunkTo } from './chunk-store.js';
 import { DIRECT_ALIGN } from './direct-writer.js';
 import { Limiter } from './limiter.js';
 import type { Manifest, ManifestFile } from './manifest.js';
@@ -30,8 +30,8 @@ export interface MaterialiseResult {
 
 export async function materialise(o: MaterialiseOptions): Promise<MaterialiseResult> {
   const { manifest } = o;
-  // A remote store answers each GET after a round trip: keep more of them in flight (1 MiB each).
-  const limiter = new Limiter(o.concurrency ?? (o.repo.storage.capabilities.localPath ? 8 : Math.max(4, Math.floor((32 * 1024 * 1024) / manifest.chunkSize))));
+  // A remote store answers each GET after a round trip: keep more of them in flight.
+  const limiter = new Limiter(o.concurrency ?? (o.repo.storage.capabilities.localPath ? 8 : chunksInFlight(manifest.chunkSize)));
   const made = new Set<string>();
   const ensureDir = async (dir: string) => {
     if (made.has(dir)) return;
