@@ -27,7 +27,8 @@ import { PgLogicalDumper, PgLogicalLoader } from '../../engine/postgres/logical.
 import { restoreLogical } from '../restore/logical.js';
 import { restore } from '../restore/index.js';
 import type { TargetFlags } from '../restore/plan.js';
-import { sampleData } from '../sample-data/index.js';
+import { countBooks, sampleData } from '../sample-data/index.js';
+import { timed } from './timed.js';
 import { mariadbAvailable, mariadbLab } from './mariadb.js';
 import { labMarkdown, labSvg } from './report.js';
 import type { LabCheck, LabStrategy } from './report.js';
@@ -69,12 +70,6 @@ export const REPORT_FILES = ['dbtool-lab.md', 'dbtool-lab.json', 'dbtool-lab.svg
 async function count(db: PgInstance): Promise<number> {
   const [r] = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM books');
   return Number(r?.n ?? -1);
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const v = await fn();
-  return [v, performance.now() - t];
 }
 
 /** Re-run the lab as the unprivileged user, from a copy of dbtool that user can read; copy its report back. */
@@ -223,11 +218,9 @@ export async function lab(o: LabOptions): Promise<LabResult> {
           restoreLogical({ repo, source, loader: new PgLogicalLoader({ connection: conn, tempParent: sandbox }), intoDatabase: into, fromDatabase: 'postgres', label: logical.label, clean: false, jobs: 2, reporter: o.reporter }),
         );
         const scratch = await PgSqlSession.open({ ...conn, database: into });
-        let rows = -1;
+        let rows: number;
         try {
-          await scratch.stream('SELECT count(*) FROM books', 1, (b) => {
-            rows = Number(b.rows[0]?.[0] ?? -1);
-          });
+          rows = await countBooks(scratch);
         } finally {
           await scratch.close();
         }

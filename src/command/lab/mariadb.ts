@@ -21,7 +21,8 @@ import { backupMysql } from '../backup/mysql.js';
 import { binlogArchiveOnce } from '../binlog-archive/index.js';
 import { restoreMysql } from '../restore/mysql.js';
 import type { MysqlTarget } from '../restore/mysql-plan.js';
-import { sampleData } from '../sample-data/index.js';
+import { countBooks, sampleData } from '../sample-data/index.js';
+import { timed } from './timed.js';
 import type { LabCheck, LabStrategy } from './report.js';
 
 const run = promisify(execFile);
@@ -42,23 +43,14 @@ export function mariadbAvailable(): boolean {
   return findOnPath(FLAVOURS.mariadb.installDb) !== undefined && findOnPath(FLAVOURS.mariadb.backup) !== undefined && findOnPath(FLAVOURS.mariadb.server) !== undefined;
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const v = await fn();
-  return [v, performance.now() - t];
-}
-
-async function countBooks(conn: MysqlConnectionOptions): Promise<number> {
+/** Rows of `lab.books` on a restored server. */
+async function labBooks(conn: MysqlConnectionOptions): Promise<number> {
   const s = await MysqlSqlSession.open({ ...conn, database: 'lab' });
-  let n = -1;
   try {
-    await s.stream('SELECT count(*) FROM books', 1, (b) => {
-      n = Number(b.rows[0]?.[0] ?? -1);
-    });
+    return await countBooks(s);
   } finally {
     await s.close();
   }
-  return n;
 }
 
 export async function mariadbLab(o: MariadbLabOptions): Promise<LabStrategy[]> {
@@ -130,7 +122,7 @@ export async function mariadbLab(o: MariadbLabOptions): Promise<LabStrategy[]> {
       const port = await freePort();
       const [r, ms] = await timed(() => restoreMysql({ repo: o.repo, source: src, targetDir: dir, label, force: false, target, start: { port }, replayAs: { user: 'root' }, owner: undefined, reporter: o.reporter }));
       if (r.server) servers.push(r.server);
-      const rows = r.server ? await countBooks({ socket: r.server.socket, user: 'root' }) : -1;
+      const rows = r.server ? await labBooks({ socket: r.server.socket, user: 'root' }) : -1;
       if (r.server) {
         await stopMysqld(r.server.pid).catch(() => undefined);
         servers.pop();

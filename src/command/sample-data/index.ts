@@ -42,11 +42,16 @@ export async function sampleData(o: SampleDataOptions): Promise<SampleDataResult
     progress.stop();
   }
   const seconds = (performance.now() - started) / 1000;
-  let tableRows = -1;
-  await o.session.stream('SELECT count(*) FROM books', 1, (b) => {
-    tableRows = Number(b.rows[0]?.[0] ?? -1);
+  return { rows: done, batches, seconds, rowsPerSecond: done / Math.max(seconds, 0.001), tableRows: await countBooks(o.session) };
+}
+
+/** Rows in the `books` table (-1 if the answer has none). */
+export async function countBooks(session: SqlSession): Promise<number> {
+  let n = -1;
+  await session.stream('SELECT count(*) FROM books', 1, (b) => {
+    n = Number(b.rows[0]?.[0] ?? -1);
   });
-  return { rows: done, batches, seconds, rowsPerSecond: done / Math.max(seconds, 0.001), tableRows };
+  return n;
 }
 
 function* batchOf(r: ReturnType<typeof rng>, n: number): Generator<Array<string | number>> {
