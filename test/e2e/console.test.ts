@@ -3,7 +3,6 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { isValidIsbn13 } from '../../src/command/sample-data/books.js';
 import { archivingFixture, freePort, runDbtool, stageDbtool, switchAndArchive } from '../harness/pg-cluster.js';
 import type { ArchivingFixture } from '../harness/pg-cluster.js';
 import { assertOneLine } from '../harness/assert-one-line.js';
+import { runWithPeakRss } from '../harness/peak-rss.js';
 
 
 describe('console and sample-data', () => {
@@ -160,23 +160,15 @@ describe('console and sample-data', () => {
     const bin = await stageDbtool();
     const runAs = resolveRunAs();
     // Peak RSS of the dbtool process itself, from GNU time (%M: maximum resident set size in KiB).
-    const child = spawn('/usr/bin/time', ['-f', 'maxrss_kib=%M', process.execPath, bin, '--repo', fx.repo, 'console'], {
+    const { code, stdout, stderr, peakRssKiB: rss } = await runWithPeakRss([process.execPath, bin, '--repo', fx.repo, 'console'], `SQL ${query} -extract -path ${outDir}\n`, {
       ...spawnOptionsFor(runAs, { PATH: process.env.PATH ?? '/usr/bin:/bin', ...fx.env, DBTOOL_HISTORY: join(fx.work, 'history') }),
       cwd: fx.work,
-      stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.end(`SQL ${query} -extract -path ${outDir}\n`);
-    const code = await new Promise<number | null>((res) => child.on('close', res));
     assert.equal(code, 0, stderr);
     const m = /^wrote 1000000 rows \(4 columns\) to (\S+\.csv) in /m.exec(stdout);
     assert.ok(m, stdout);
     const file = m[1]!;
     assert.deepEqual(await readdir(outDir), [file.split('/').pop()], 'only the finished file, no .partial left');
-    const rss = Number(/maxrss_kib=(\d+)/.exec(stderr)?.[1]);
     assert.ok(rss > 0, `GNU time reported the peak RSS: ${stderr}`);
     t.diagnostic(`peak RSS of dbtool during the extract: ${Math.round(rss / 1024)} MiB; ${/in ([\d.]+ \w+)$/m.exec(stdout)?.[1]}`);
     assert.ok(rss < 200 * 1024, `peak RSS ${Math.round(rss / 1024)} MiB stays under 200 MiB`);

@@ -3,7 +3,6 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import type { TestMariadb } from '../harness/mariadb-instance.js';
 import { connectMysql } from '../../src/engine/mysql/connection.js';
 import { freePort, makeTempDir, runDbtool, stageDbtool } from '../harness/pg-cluster.js';
 import { assertOneLine } from '../harness/assert-one-line.js';
+import { runWithPeakRss } from '../harness/peak-rss.js';
 
 
 describe('mysql: sample-data and the console', () => {
@@ -163,21 +163,13 @@ describe('mysql: sample-data and the console', () => {
       "CASE WHEN seq % 3 = 0 THEN NULL ELSE seq * 1.5 END AS num, CASE WHEN seq = 500001 THEN '' END AS maybe_empty FROM seq_1_to_1000000";
     const bin = await stageDbtool();
     // Peak RSS of the dbtool process itself, from GNU time (%M: maximum resident set size in KiB).
-    const child = spawn('/usr/bin/time', ['-f', 'maxrss_kib=%M', process.execPath, bin, 'console'], {
+    const { code, stdout, stderr, peakRssKiB: rss } = await runWithPeakRss([process.execPath, bin, 'console'], `SQL ${query} -extract -path ${outDir}\n`, {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env(), DBTOOL_HISTORY: join(work, 'history') },
       cwd: work,
-      stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.end(`SQL ${query} -extract -path ${outDir}\n`);
-    const code = await new Promise<number | null>((res) => child.on('close', res));
     assert.equal(code, 0, stderr);
     const m = /^wrote 1000000 rows \(4 columns\) to (\S+\.csv) in /m.exec(stdout);
     assert.ok(m, stdout);
-    const rss = Number(/maxrss_kib=(\d+)/.exec(stderr)?.[1]);
     assert.ok(rss > 0, `GNU time reported the peak RSS: ${stderr}`);
     t.diagnostic(`peak RSS of dbtool during the extract: ${Math.round(rss / 1024)} MiB; ${/in ([\d.]+ \w+)$/m.exec(stdout)?.[1]}`);
     assert.ok(rss < 200 * 1024, `peak RSS ${Math.round(rss / 1024)} MiB stays under 200 MiB`);
