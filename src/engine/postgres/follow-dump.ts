@@ -72,14 +72,19 @@ export async function openInodes(pid: number): Promise<Set<string> | undefined> 
   return inodes;
 }
 
+/** Up to `readSize` bytes at `pos`, in a buffer of their own (empty at the end of the file). */
+async function readPiece(fh: FileHandle, pos: number, readSize: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(readSize);
+  const { bytesRead } = await fh.read(buf, 0, readSize, pos);
+  return bytesRead === readSize ? buf : buf.subarray(0, bytesRead);
+}
+
 async function* readFrom(fh: FileHandle, start: number, readSize: number): AsyncGenerator<Buffer> {
-  let pos = start;
-  for (;;) {
-    const buf = Buffer.allocUnsafe(readSize);
-    const { bytesRead } = await fh.read(buf, 0, readSize, pos);
-    if (bytesRead === 0) return;
-    pos += bytesRead;
-    yield bytesRead === readSize ? buf : buf.subarray(0, bytesRead);
+  for (let pos = start; ; ) {
+    const piece = await readPiece(fh, pos, readSize);
+    if (piece.length === 0) return;
+    pos += piece.length;
+    yield piece;
   }
 }
 
@@ -186,11 +191,10 @@ export async function* followDump(o: FollowOptions): AsyncGenerator<FollowedFile
       check();
       const size = (await fh.stat()).size;
       if (size - pos >= readSize) {
-        const buf = Buffer.allocUnsafe(readSize);
-        const { bytesRead } = await fh.read(buf, 0, readSize, pos);
-        pos += bytesRead;
+        const piece = await readPiece(fh, pos, readSize);
+        pos += piece.length;
         idle = 0;
-        yield bytesRead === readSize ? buf : buf.subarray(0, bytesRead);
+        yield piece;
         continue;
       }
       // Less than a piece: is the file done? Only asked when it stopped growing (a growing file is open).
