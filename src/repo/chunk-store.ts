@@ -8,7 +8,7 @@ import { keys, chunkIdFromKey } from './keys.js';
 import { Limiter } from './limiter.js';
 import type { Repository } from './repository.js';
 import { tamperedError } from './repository.js';
-import { ownedArrayBuffer } from './codec-pool.js';
+import { ownedArrayBuffer } from './owned-array-buffer.js';
 import type { ChunkArena } from './codec-pool.js';
 
 export interface ChunkStats {

@@ -1,16 +1,8 @@
-// Typed front of the codec worker pool: digest, seal and open repository objects off-thread.
+// Typed front of the codec worker pool: hash, seal and open repository objects off-thread.
 
 import { availableParallelism } from 'node:os';
 import { WorkerPool, workerScript } from '../core/worker-pool.js';
 import type { ObjectKindName } from './object-format.js';
-
-/** Copy a buffer into an ArrayBuffer of its own so it can be transferred to a worker. */
-export function ownedArrayBuffer(b: Uint8Array): ArrayBuffer {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
-  const copy = new ArrayBuffer(b.byteLength);
-  new Uint8Array(copy).set(b);
-  return copy;
-}
 
 /**
  * Shared memory the main thread fills with chunk plaintext and the workers read in place: no

@@ -5,6 +5,7 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chunkIdOf, decodeObject, encodeObject } from './object-format.js';
 import type { ObjectKindName } from './object-format.js';
+import { ownedArrayBuffer } from './owned-array-buffer.js';
 import { ZstdScratch } from './zstd-scratch.js';
 import { DirectWriter } from './direct-writer.js';
 
@@ -45,14 +46,6 @@ const dataKey = init.dataKey ? Buffer.from(init.dataKey) : undefined;
 /** this thread's reusable buffers: a chunk read, decoded or encoded here allocates nothing */
 const scratch = new ZstdScratch();
 const direct = new DirectWriter();
-
-function asTransferable(b: Buffer): ArrayBuffer {
-  // A Buffer from a pool or a subarray shares memory: copy into a buffer of its own.
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
-  const copy = new ArrayBuffer(b.byteLength);
-  new Uint8Array(copy).set(b);
-  return copy;
-}
 
 /** Shared memory of the ChunkWriters that use this pool (CodecPool.createArena). */
 const arenas = new Map<number, SharedArrayBuffer>();
@@ -166,18 +159,18 @@ parentPort!.on('message', (task: Task) => {
         parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId } });
         return;
       }
-      const obj = asTransferable(encodeObject('chunk', plain, { level: init.level, dataKey, name: chunkId, scratch }));
+      const obj = ownedArrayBuffer(encodeObject('chunk', plain, { level: init.level, dataKey, name: chunkId, scratch }));
       parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId, obj } }, [obj]);
       return;
     }
     if (task.op === 'sealIn') {
-      const obj = asTransferable(encodeObject('chunk', arenaRange(task), { level: init.level, dataKey, name: task.name, scratch }));
+      const obj = ownedArrayBuffer(encodeObject('chunk', arenaRange(task), { level: init.level, dataKey, name: task.name, scratch }));
       parentPort!.postMessage({ id: task.id, ok: true, value: obj }, [obj]);
       return;
     }
     const data = new Uint8Array(task.data);
     if (task.op === 'seal') {
-      const obj = asTransferable(encodeObject(task.kind ?? 'chunk', data, { level: init.level, dataKey, name: task.name, scratch }));
+      const obj = ownedArrayBuffer(encodeObject(task.kind ?? 'chunk', data, { level: init.level, dataKey, name: task.name, scratch }));
       parentPort!.postMessage({ id: task.id, ok: true, value: obj }, [obj]);
     } else {
       const plain = decodeObject(task.kind ?? 'chunk', data, { dataKey, name: task.name, scratch });
