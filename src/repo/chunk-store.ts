@@ -8,8 +8,9 @@ import { keys, chunkIdFromKey } from './keys.js';
 import { Limiter } from './limiter.js';
 import type { Repository } from './repository.js';
 import { tamperedError } from './repository.js';
-import { ownedArrayBuffer } from './owned-array-buffer.js';
+import { arrayBufferCopy, ownedArrayBuffer } from './owned-array-buffer.js';
 import type { ChunkArena } from './codec-pool.js';
+import type { SharedChunkObjects } from './shared-chunk-objects.js';
 
 export interface ChunkStats {
   /** plaintext bytes read from the source */
@@ -268,14 +269,17 @@ export async function checkChunk(repo: Repository, id: string, context: string):
  * Read a chunk, verify it and write its plaintext (which must be `length` bytes) at `offset` of
  * the open file `fh`; returns the bytes written. A worker does all of it (on local storage it
  * also reads the object), writing the aligned part through `directFd` (the same file opened
- * O_DIRECT) when given.
+ * O_DIRECT) when given. On a remote store, `shared` fetches a repeated chunk's object once.
  */
-export async function writeChunkTo(repo: Repository, id: string, context: string, fh: FileHandle, offset: number, length: number, directFd?: number): Promise<number> {
+export async function writeChunkTo(repo: Repository, id: string, context: string, fh: FileHandle, offset: number, length: number, directFd?: number, shared?: SharedChunkObjects): Promise<number> {
   const into = { fd: fh.fd, offset, length, directFd };
   const path = repo.storage.localPath?.(keys.chunk(id));
   if (path) return (await inWorker(repo, id, context, () => repo.codec().openFile(path, id, into))).plainBytes;
-  const obj = await getChunkObject(repo, id, context);
-  return (await inWorker(repo, id, context, () => repo.codec().openInto(ownedArrayBuffer(obj), id, into))).plainBytes;
+  const fetch = () => getChunkObject(repo, id, context);
+  const got = shared ? await shared.get(id, fetch) : { obj: await fetch(), shared: false };
+  // The buffer moves to the worker: one another use still needs is copied instead.
+  const data = got.shared ? arrayBufferCopy(got.obj) : ownedArrayBuffer(got.obj);
+  return (await inWorker(repo, id, context, () => repo.codec().openInto(data, id, into))).plainBytes;
 }
 
 /** A chunk's stored object; a missing one is CHUNK_MISSING, naming the caller's context. */

@@ -12,6 +12,7 @@ import { DIRECT_ALIGN } from './direct-writer.js';
 import { Limiter } from './limiter.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { Repository } from './repository.js';
+import { SharedChunkObjects, repeatedChunks } from './shared-chunk-objects.js';
 
 export interface MaterialiseOptions {
   repo: Repository;
@@ -19,8 +20,6 @@ export interface MaterialiseOptions {
   /** absolute destination of a manifest path, or undefined to skip it */
   destination(path: string): string | undefined;
   progress?: ProgressHandle;
-  /** chunks fetched and written at once (default 8 on a local store, 32 MiB of chunks on a remote one) */
-  concurrency?: number;
 }
 
 export interface MaterialiseResult {
@@ -30,8 +29,11 @@ export interface MaterialiseResult {
 
 export async function materialise(o: MaterialiseOptions): Promise<MaterialiseResult> {
   const { manifest } = o;
+  const local = o.repo.storage.capabilities.localPath;
   // A remote store answers each GET after a round trip: keep more of them in flight.
-  const limiter = new Limiter(o.concurrency ?? (o.repo.storage.capabilities.localPath ? 8 : chunksInFlight(manifest.chunkSize)));
+  const limiter = new Limiter(local ? 8 : chunksInFlight(manifest.chunkSize));
+  // A local read is cheap; a GET is not, so a remote store is asked once per repeated chunk.
+  const shared = local ? undefined : new SharedChunkObjects(repeatedChunks(manifest.files.filter((f) => f.type === 'file' && o.destination(f.path)).map((f) => f.chunks ?? [])));
   const made = new Set<string>();
   const ensureDir = async (dir: string) => {
     if (made.has(dir)) return;
@@ -77,7 +79,7 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
         if (failure) break;
         await limiter.acquire();
         const offset = i * manifest.chunkSize;
-        const w = writeChunk(o.repo, manifest.chunkSize, f, ids[i]!, fh, offset, directFh?.fd)
+        const w = writeChunk(o.repo, manifest.chunkSize, f, ids[i]!, fh, offset, directFh?.fd, shared)
           .then((n) => {
             bytes += n;
             o.progress?.update(bytes, total);
@@ -124,8 +126,8 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
   return { files, bytes };
 }
 
-function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number, directFd: number | undefined): Promise<number> {
-  return writeChunkTo(repo, id, `file ${f.path}`, fh, offset, Math.min(chunkSize, f.size - offset), directFd);
+function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number, directFd: number | undefined, shared: SharedChunkObjects | undefined): Promise<number> {
+  return writeChunkTo(repo, id, `file ${f.path}`, fh, offset, Math.min(chunkSize, f.size - offset), directFd, shared);
 }
 
 async function closeFile(fh: FileHandle, f: ManifestFile): Promise<void> {

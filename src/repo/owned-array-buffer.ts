@@ -6,6 +6,11 @@
  */
 export function ownedArrayBuffer(b: Uint8Array): ArrayBuffer {
   if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
+  return arrayBufferCopy(b);
+}
+
+/** A copy of `b` in an ArrayBuffer of its own, for a buffer that must stay where it is. */
+export function arrayBufferCopy(b: Uint8Array): ArrayBuffer {
   const copy = new ArrayBuffer(b.byteLength);
   new Uint8Array(copy).set(b);
   return copy;
