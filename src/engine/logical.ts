@@ -46,6 +46,8 @@ export interface LogicalLoadOptions {
   paths: string[];
   /** one stored file's bytes, verified chunk by chunk */
   read(path: string): Readable;
+  /** every chunk of one stored file read and verified, nothing kept: before --clean drops anything */
+  check(path: string): Promise<void>;
   /** write the stored files whose path starts with `prefix` below `dir` (for tools that need a directory) */
   materialise(prefix: string, dir: string): Promise<void>;
 }

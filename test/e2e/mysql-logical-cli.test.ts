@@ -1,11 +1,16 @@
 // MariaDB logical backups through the CLI: backup --type logical (mariadb-dump streamed into the
 // repository), restore --into-database into another database with equal CHECKSUM TABLE results,
-// a non-empty target refused without --clean, and replaced with it.
+// a non-empty target refused without --clean, and replaced with it; a damaged dump fails before
+// --clean drops anything.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { keys } from '../../src/repo/keys.js';
+import { readManifest } from '../../src/repo/manifest.js';
+import { Repository } from '../../src/repo/repository.js';
+import { openStorage } from '../../src/storage/open-storage.js';
 import { checksums, startMariadb } from '../harness/mariadb-instance.js';
 import type { TestMariadb } from '../harness/mariadb-instance.js';
 import { makeTempDir, runDbtool } from '../harness/pg-cluster.js';
@@ -73,5 +78,33 @@ describe('mysql: logical backup and restore through the CLI', () => {
     const c = await dbtool(['restore', '--backup', label, '--into-database', 'app_copy', '--from-database', 'app', '--clean']);
     assert.equal(c.code, 0, c.stderr);
     assert.deepEqual(tablesOf(await checksums(my.connection), 'app_copy'), source);
+  });
+
+  it('a damaged chunk of the dump fails the restore before --clean drops anything', async () => {
+    const r0 = await Repository.open(openStorage(repo));
+    let chunkFile: string;
+    try {
+      const m = await readManifest(r0, 'main', label);
+      const ids = m.files.find((f) => f.path === 'databases/app.sql')!.chunks!;
+      // The last chunk: the client would have loaded everything before it.
+      chunkFile = join(repo, keys.chunk(ids[ids.length - 1]!));
+    } finally {
+      await r0.close();
+    }
+    const original = await readFile(chunkFile);
+    const damaged = Buffer.from(original);
+    damaged[damaged.length - 1]! ^= 0x55;
+    await writeFile(chunkFile, damaged);
+    try {
+      await my.query('INSERT INTO app_copy.items VALUES (777777, "kept", 0)');
+      const before = tablesOf(await checksums(my.connection), 'app_copy');
+      const r = await dbtool(['--quiet', 'restore', '--backup', label, '--into-database', 'app_copy', '--from-database', 'app', '--clean']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /chunk [0-9a-f]{64} of file databases\/app\.sql .* is corrupt/);
+      assert.deepEqual(tablesOf(await checksums(my.connection), 'app_copy'), before, 'the target database was not dropped');
+    } finally {
+      await writeFile(chunkFile, original);
+    }
   });
 });

@@ -47,10 +47,16 @@ describe('mysql logical dump and load', () => {
 
   it('loads a database into a new one and over itself (clean) with the same data', async () => {
     const loader = new MysqlLogicalLoader(my.connection);
-    const base = { fromDatabase: 'app', jobs: 1, paths: [...stored.keys()], read: (p: string) => Readable.from([stored.get(p)!]), materialise: () => Promise.resolve() };
+    const checked: string[] = [];
+    const check = (p: string) => {
+      checked.push(p);
+      return Promise.resolve();
+    };
+    const base = { fromDatabase: 'app', jobs: 1, paths: [...stored.keys()], read: (p: string) => Readable.from([stored.get(p)!]), check, materialise: () => Promise.resolve() };
     assert.equal(await loader.isNonEmpty('app'), true);
     assert.equal(await loader.isNonEmpty('app_copy'), false);
     await loader.load({ ...base, intoDatabase: 'app_copy', clean: false });
+    assert.deepEqual(checked, [], 'into an empty database the dump is read once');
     const sums = await checksums(my.connection);
     assert.equal(sums['app_copy.items'], sums['app.items']);
     assert.equal(sums['app_copy.audit'], sums['app.audit']);
@@ -63,6 +69,7 @@ describe('mysql logical dump and load', () => {
 
     await my.query('DELETE FROM app.items WHERE id < 100');
     await loader.load({ ...base, intoDatabase: 'app', clean: true });
+    assert.deepEqual(checked, ['databases/app.sql'], 'with --clean the dump is checked before the drop');
     const again = await checksums(my.connection);
     assert.equal(again['app.items'], sums['app.items']);
     await assert.rejects(loader.load({ ...base, fromDatabase: 'nope', intoDatabase: 'x', clean: false }), /holds no database 'nope'/);

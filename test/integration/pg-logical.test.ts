@@ -110,6 +110,7 @@ describe('PgLogicalDumper', () => {
       read: () => {
         throw new Error('the PostgreSQL loader reads a directory');
       },
+      check: () => Promise.reject(new Error('the PostgreSQL loader materialises (and so verifies) the dump first')),
       materialise: async (prefix, dir) => {
         await mkdir(dir, { recursive: true });
         for (const [path, data] of files) if (path.startsWith(prefix)) await writeFile(join(dir, path.slice(prefix.length)), data);
@@ -143,6 +144,7 @@ describe('PgLogicalDumper', () => {
       read: () => {
         throw new Error('the PostgreSQL loader reads a directory');
       },
+      check: () => Promise.reject(new Error('the PostgreSQL loader materialises (and so verifies) the dump first')),
       materialise: async (prefix: string, dir: string) => {
         await mkdir(dir, { recursive: true });
         for (const [path, data] of files) if (path.startsWith(prefix)) await writeFile(join(dir, path.slice(prefix.length)), data);

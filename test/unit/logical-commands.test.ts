@@ -58,6 +58,7 @@ class MemoryLoader implements LogicalLoader {
     const prefix = databaseDir(o.fromDatabase);
     const got = new Map<string, Buffer>();
     for (const path of o.paths.filter((p) => p.startsWith(prefix))) {
+      await o.check(path);
       const parts: Buffer[] = [];
       for await (const b of o.read(path)) parts.push(b as Buffer);
       got.set(path, Buffer.concat(parts));

@@ -115,6 +115,8 @@ export class MysqlLogicalLoader implements LogicalLoader {
   async load(o: LogicalLoadOptions): Promise<void> {
     const path = dumpPath(o.fromDatabase);
     if (!o.paths.includes(path)) throw dbtoolError('USAGE', `the backup holds no database '${o.fromDatabase}'`, `It holds: ${o.paths.map((p) => p.replace(/^databases\/|\.sql$/g, '')).join(', ')}`);
+    // The dump is streamed into the client: a damaged chunk would show only after the drop.
+    if (o.clean) await o.check(path);
     const conn = await connectMysql(this.connection);
     let flavour: MysqlFlavour;
     try {
