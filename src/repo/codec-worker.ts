@@ -7,7 +7,7 @@ import { chunkIdOf, decodeObject, encodeObject } from './object-format.js';
 import type { ObjectKindName } from './object-format.js';
 import { ownedArrayBuffer } from './owned-array-buffer.js';
 import { ZstdScratch } from './zstd-scratch.js';
-import { DirectWriter } from './direct-writer.js';
+import { DIRECT_ALIGN, DirectWriter } from './direct-writer.js';
 
 interface Init {
   idKey: Uint8Array;
@@ -81,17 +81,36 @@ async function openFile(task: Task): Promise<{ plainBytes: number; storedBytes: 
 /** Decode a chunk object, check it against its id, write its plaintext where the task says. */
 async function openInto(obj: Buffer, task: Task): Promise<{ plainBytes: number; storedBytes: number }> {
   const storedBytes = obj.length;
-  const plain = decodeObject('chunk', obj, { dataKey, name: task.name, scratch });
-  if (chunkIdOf(idKey, plain) !== task.expectId) throw new Error('content does not match its chunk id');
-  if (task.fd !== undefined) {
-    if (plain.length !== task.length) throw namedError('ChunkLengthError', `has ${plain.length} bytes where ${task.length} were expected`);
+  const position = task.offset ?? 0;
+  // Where the plaintext goes with O_DIRECT: decompressed straight into it when it can be.
+  const aligned = task.fd !== undefined && task.directFd !== undefined && task.length !== undefined ? direct.alignedLength(position, task.length) : 0;
+  const view = aligned > 0 ? direct.take(task.directFd!, position, roundUp(task.length!)) : undefined;
+  try {
+    scratch.decompressNextInto(view);
+    let plain: Buffer;
     try {
-      await writeOut(task.fd, task.directFd, plain, task.offset ?? 0);
-    } catch (e) {
-      throw namedError('TargetWriteError', (e as Error).message);
+      plain = decodeObject('chunk', obj, { dataKey, name: task.name, scratch });
+    } finally {
+      scratch.decompressNextInto(undefined);
     }
+    if (chunkIdOf(idKey, plain) !== task.expectId) throw new Error('content does not match its chunk id');
+    if (task.fd !== undefined) {
+      if (plain.length !== task.length) throw namedError('ChunkLengthError', `has ${plain.length} bytes where ${task.length} were expected`);
+      try {
+        if (!view) writeAllSync(task.fd, plain, position);
+        else await writeOut(task.fd, task.directFd!, plain, view, aligned, position);
+      } catch (e) {
+        throw namedError('TargetWriteError', (e as Error).message);
+      }
+    }
+    return { plainBytes: plain.length, storedBytes };
+  } finally {
+    if (view) direct.give(view);
   }
-  return { plainBytes: plain.length, storedBytes };
+}
+
+function roundUp(n: number): number {
+  return Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN;
 }
 
 function writeAllSync(fd: number, data: Uint8Array, position: number): void {
@@ -99,22 +118,18 @@ function writeAllSync(fd: number, data: Uint8Array, position: number): void {
 }
 
 /**
- * Write a chunk's plaintext (which lives in the scratch buffers: everything is taken from it
- * before the first await) at `position`: the aligned part with O_DIRECT on the thread pool while
- * this worker goes on with the next chunk, the rest through the page cache.
+ * Write a chunk's plaintext at `position`: its `aligned` first bytes from the aligned buffer
+ * `view` with O_DIRECT on the thread pool (this worker goes on with the next chunk meanwhile),
+ * the rest through the page cache. The plaintext is usually in `view` already (decompressed
+ * there); else (stored uncompressed, or decompressed elsewhere) it is copied in first, before
+ * any await, since it may live in the scratch buffers.
  */
-async function writeOut(fd: number, directFd: number | undefined, plain: Buffer, position: number): Promise<void> {
-  const aligned = directFd === undefined ? 0 : direct.alignedLength(position, plain.length);
-  const view = aligned > 0 ? direct.take(directFd!, position, aligned) : undefined;
-  if (!view) return writeAllSync(fd, plain, position);
-  view.set(plain.subarray(0, aligned));
-  try {
-    if (aligned < plain.length) writeAllSync(fd, plain.subarray(aligned), position + aligned);
-    const done = await direct.write(directFd!, view, position);
-    if (done < aligned) writeAllSync(fd, view.subarray(done), position + done);
-  } finally {
-    direct.give(view);
-  }
+async function writeOut(fd: number, directFd: number, plain: Buffer, view: Buffer, aligned: number, position: number): Promise<void> {
+  const inView = plain.buffer === view.buffer && plain.byteOffset === view.byteOffset;
+  if (!inView) view.set(plain.subarray(0, aligned));
+  if (aligned < plain.length) writeAllSync(fd, plain.subarray(aligned), position + aligned);
+  const done = await direct.write(directFd, view.subarray(0, aligned), position);
+  if (done < aligned) writeAllSync(fd, view.subarray(done, aligned), position + done);
 }
 
 /** A file's bytes, in the scratch input buffer (valid until the next read). */

@@ -18,6 +18,8 @@ export class ZstdScratch {
   private packed = Buffer.alloc(0);
   private plain = Buffer.alloc(0);
   private raw = Buffer.alloc(0);
+  /** where the next decompress() writes, when its frame fits (see decompressNextInto) */
+  private nextOutput: Buffer | undefined;
 
   /** `src` compressed at `level`; the result is valid until the next compress(). */
   compress(src: Uint8Array, level: number): Buffer {
@@ -34,12 +36,25 @@ export class ZstdScratch {
   decompress(frame: Uint8Array): Buffer {
     const size = binding.getFrameContentSize(frame);
     // Unknown or very large: the library's streaming decoder sizes its own output.
+    const into = this.nextOutput;
+    this.nextOutput = undefined;
     if (size === null || size > MAX_SCRATCH) return decompress(frame);
-    if (this.plain.length < size) this.plain = Buffer.allocUnsafe(Math.max(size, 1 << 20));
-    const out = this.plain.subarray(0, size);
+    if (!into || into.length < size) {
+      if (this.plain.length < size) this.plain = Buffer.allocUnsafe(Math.max(size, 1 << 20));
+    }
+    const out = into && into.length >= size ? into.subarray(0, size) : this.plain.subarray(0, size);
     const n = this.dctx.decompress(out, frame);
     if (n !== size) throw new Error(`frame holds ${n} bytes where its header declares ${size}`);
     return out;
+  }
+
+  /**
+   * Let the next decompress() write into `out` (when the frame fits) instead of the scratch
+   * buffer: a restore decompresses straight into the buffer it then writes with O_DIRECT. The
+   * caller clears it (undefined) when no decompress() followed.
+   */
+  decompressNextInto(out: Buffer | undefined): void {
+    this.nextOutput = out;
   }
 
   /** A buffer of `size` bytes to read an object into; valid until the next input(). */
