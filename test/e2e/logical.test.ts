@@ -11,13 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { resolveRunAs, spawnOptionsFor } from '../../src/core/os-user.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
-import { keys } from '../../src/repo/keys.js';
-import { readManifest } from '../../src/repo/manifest.js';
-import { Repository } from '../../src/repo/repository.js';
-import { openStorage } from '../../src/storage/open-storage.js';
 import { makeTempDir, runDbtool, stageDbtool, startCluster, tableChecksums } from '../harness/pg-cluster.js';
 import type { TestCluster } from '../harness/pg-cluster.js';
 import { assertOneLine } from '../harness/assert-one-line.js';
+import { withDamagedChunk } from '../harness/damaged-chunk.js';
+import type { ManifestFile } from '../../src/repo/manifest.js';
 
 const runAs = resolveRunAs();
 
@@ -318,28 +316,14 @@ describe('logical backup and restore (PostgreSQL)', () => {
   });
 
   it('a damaged chunk fails the restore before --clean drops anything', async () => {
-    const r0 = await Repository.open(openStorage(repo));
-    let chunkFile: string;
-    try {
-      const m = await readManifest(r0, 'main', label);
-      const id = m.files.find((f) => f.path.startsWith('databases/app/') && (f.chunks?.length ?? 0) > 0 && f.size > 100_000)!.chunks![0]!;
-      chunkFile = join(repo, keys.chunk(id));
-    } finally {
-      await r0.close();
-    }
-    const original = await readFile(chunkFile);
-    const damaged = Buffer.from(original);
-    damaged[damaged.length - 1]! ^= 0x55;
-    await writeFile(chunkFile, damaged);
-    try {
+    const pick = (files: ManifestFile[]) => files.find((f) => f.path.startsWith('databases/app/') && (f.chunks?.length ?? 0) > 0 && f.size > 100_000)!.chunks![0]!;
+    await withDamagedChunk(repo, label, pick, async () => {
       const before = await tableChecksums(src, 'app_copy');
       const r = await dbtool(['--quiet', 'restore', '--backup', label, '--into-database', 'app_copy', '--from-database', 'app', '--clean']);
       assertOneLine(r, 1, /chunk [0-9a-f]{64} of file databases\/app\/.* is corrupt/);
       assert.deepEqual(await tableChecksums(src, 'app_copy'), before, 'the target database was not dropped');
       assert.deepEqual(await readdir(tmp), [], 'the pg_restore directory was removed');
-    } finally {
-      await writeFile(chunkFile, original);
-    }
+    });
   });
 
   it('expire: --keep-full leaves logical backups alone, --keep-logical 1 removes the older one', async () => {

@@ -6,11 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { keys } from '../../src/repo/keys.js';
-import { readManifest } from '../../src/repo/manifest.js';
-import { Repository } from '../../src/repo/repository.js';
-import { openStorage } from '../../src/storage/open-storage.js';
+import { rm } from 'node:fs/promises';
+import type { ManifestFile } from '../../src/repo/manifest.js';
+import { assertOneLine } from '../harness/assert-one-line.js';
+import { withDamagedChunk } from '../harness/damaged-chunk.js';
 import { checksums, startMariadb } from '../harness/mariadb-instance.js';
 import type { TestMariadb } from '../harness/mariadb-instance.js';
 import { makeTempDir, runDbtool } from '../harness/pg-cluster.js';
@@ -81,30 +80,14 @@ describe('mysql: logical backup and restore through the CLI', () => {
   });
 
   it('a damaged chunk of the dump fails the restore before --clean drops anything', async () => {
-    const r0 = await Repository.open(openStorage(repo));
-    let chunkFile: string;
-    try {
-      const m = await readManifest(r0, 'main', label);
-      const ids = m.files.find((f) => f.path === 'databases/app.sql')!.chunks!;
-      // The last chunk: the client would have loaded everything before it.
-      chunkFile = join(repo, keys.chunk(ids[ids.length - 1]!));
-    } finally {
-      await r0.close();
-    }
-    const original = await readFile(chunkFile);
-    const damaged = Buffer.from(original);
-    damaged[damaged.length - 1]! ^= 0x55;
-    await writeFile(chunkFile, damaged);
-    try {
+    // The last chunk: the client would have loaded everything before it.
+    const pick = (files: ManifestFile[]) => files.find((f) => f.path === 'databases/app.sql')!.chunks!.at(-1)!;
+    await withDamagedChunk(repo, label, pick, async () => {
       await my.query('INSERT INTO app_copy.items VALUES (777777, "kept", 0)');
       const before = tablesOf(await checksums(my.connection), 'app_copy');
       const r = await dbtool(['--quiet', 'restore', '--backup', label, '--into-database', 'app_copy', '--from-database', 'app', '--clean']);
-      assert.equal(r.code, 1, r.stderr);
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-      assert.match(r.stderr, /chunk [0-9a-f]{64} of file databases\/app\.sql .* is corrupt/);
+      assertOneLine(r, 1, /chunk [0-9a-f]{64} of file databases\/app\.sql .* is corrupt/);
       assert.deepEqual(tablesOf(await checksums(my.connection), 'app_copy'), before, 'the target database was not dropped');
-    } finally {
-      await writeFile(chunkFile, original);
-    }
+    });
   });
 });
