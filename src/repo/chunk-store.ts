@@ -277,7 +277,7 @@ export async function writeChunkTo(repo: Repository, id: string, context: string
   if (path) return (await inWorker(repo, id, context, () => repo.codec().openFile(path, id, into))).plainBytes;
   const fetch = () => getChunkObject(repo, id, context);
   const got = shared ? await shared.get(id, fetch) : { obj: await fetch(), shared: false };
-  // The buffer moves to the worker: one another use still needs is copied instead.
+  // The buffer moves to the worker; a buffer that another use still needs is copied instead.
   const data = got.shared ? arrayBufferCopy(got.obj) : ownedArrayBuffer(got.obj);
   return (await inWorker(repo, id, context, () => repo.codec().openInto(data, id, into))).plainBytes;
 }
