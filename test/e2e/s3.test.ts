@@ -15,7 +15,7 @@ import type { PgInstance } from '../../src/engine/postgres/instance.js';
 import { openStorage } from '../../src/storage/open-storage.js';
 import { startFaultProxy } from '../harness/fault-proxy.js';
 import type { FaultProxy } from '../harness/fault-proxy.js';
-import { dbtoolCommand, freePort, makeTempDir, runDbtool, shellQuote, stageDbtool, startCluster, switchAndArchive, tableChecksums } from '../harness/pg-cluster.js';
+import { dbtoolCommand, freePort, makeTempDir, runDbtool, shellQuote, stageDbtool, startCluster, switchAndArchive, tableChecksums, verifyRestoredFiles } from '../harness/pg-cluster.js';
 import type { TestCluster } from '../harness/pg-cluster.js';
 import { startS3Server } from '../harness/s3-server.js';
 import type { S3Server } from '../harness/s3-server.js';
@@ -101,6 +101,12 @@ describe('encrypted S3 repository through a faulty proxy: backup, WAL archive, P
     restored.push(inst);
     assert.deepEqual(await tableChecksums(inst, 'postgres'), atTarget);
     assert.deepEqual((await inst.query<{ name: string }>('SELECT name FROM markers ORDER BY name')).map((x) => x.name), ['m1']);
+
+    // The backup's own files, fetched through the faults, against the server's backup_manifest.
+    const files = join(work, 'files');
+    const f = await dbtool(['restore', '--backup', label, '--target-dir', files, '--immediate']);
+    assert.equal(f.code, 0, `restore failed: ${f.stderr}`);
+    await verifyRestoredFiles(files);
 
     const v = await dbtool(['verify']);
     assert.equal(v.code, 0, `verify failed: ${v.stdout}\n${v.stderr}`);

@@ -207,6 +207,25 @@ export async function tableChecksums(instance: Pick<PgInstance, 'query'>, databa
   return out;
 }
 
+/**
+ * `pg_verifybackup -n` over a restored data directory that has not been started, as the servers'
+ * OS user: every file's size and CRC-32C checked against the server's own backup_manifest (index,
+ * FSM and VM files too, which table checksums do not read). `ignore`: paths it skips. Rejects
+ * with its output on failure.
+ */
+export async function verifyRestoredFiles(dataDir: string, ignore: string[] = []): Promise<void> {
+  const args = ['--no-parse-wal', ...ignore.flatMap((p) => ['--ignore', p]), dataDir];
+  const child = spawn(pgBin('pg_verifybackup'), args, { ...spawnOptionsFor(resolveRunAs(), cleanEnv()), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const code = await new Promise<number | null>((res, rej) => {
+    child.on('error', rej);
+    child.on('close', res);
+  });
+  if (code !== 0) throw new Error(`pg_verifybackup ${dataDir} failed (exit ${code}): ${output.trim()}`);
+}
+
 let staged: Promise<string> | undefined;
 
 /**
