@@ -86,13 +86,7 @@ async function openInto(obj: Buffer, task: Task): Promise<{ plainBytes: number; 
   const aligned = task.fd !== undefined && task.directFd !== undefined && task.length !== undefined ? direct.alignedLength(position, task.length) : 0;
   const view = aligned > 0 ? direct.take(task.directFd!, position, roundUp(task.length!)) : undefined;
   try {
-    scratch.decompressNextInto(view);
-    let plain: Buffer;
-    try {
-      plain = decodeObject('chunk', obj, { dataKey, name: task.name, scratch });
-    } finally {
-      scratch.decompressNextInto(undefined);
-    }
+    const plain = decodeObject('chunk', obj, { dataKey, name: task.name, scratch, into: view });
     if (chunkIdOf(idKey, plain) !== task.expectId) throw new Error('content does not match its chunk id');
     if (task.fd !== undefined) {
       if (plain.length !== task.length) throw namedError('ChunkLengthError', `has ${plain.length} bytes where ${task.length} were expected`);

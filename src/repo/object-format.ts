@@ -63,6 +63,8 @@ export interface DecodeOptions {
    * and is valid only until the scratch or `obj` is used again
    */
   scratch?: ZstdScratch;
+  /** with scratch: decompress into this buffer when the plaintext fits (else the scratch's own) */
+  into?: Buffer;
 }
 
 function associatedData(header: Buffer, kind: ObjectKindName, name: string): Buffer {
@@ -111,11 +113,12 @@ export function encodeObject(kind: ObjectKindName, plain: Uint8Array, options: E
   return out;
 }
 
-function unpack(codec: number | undefined, payload: Buffer, scratch: ZstdScratch | undefined): Buffer {
+function unpack(codec: number | undefined, payload: Buffer, options: DecodeOptions): Buffer {
+  const { scratch } = options;
   if (codec === Codec.none) return scratch ? payload : Buffer.from(payload);
   if (codec === Codec.zstd) {
     try {
-      return scratch ? scratch.decompress(payload) : decompress(payload);
+      return scratch ? scratch.decompress(payload, options.into) : decompress(payload);
     } catch (e) {
       throw new ObjectFormatError(`compressed payload is damaged (${(e as Error).message})`);
     }
@@ -147,14 +150,14 @@ export function decodeObject(kind: ObjectKindName, obj: Uint8Array, options: Dec
     } catch {
       throw new ObjectAuthError('its bytes were changed, or it is another object copied under this name');
     }
-    return unpack(buf[6], payload, options.scratch);
+    return unpack(buf[6], payload, options);
   }
   if (flags === ObjectFlag.encrypted) throw new ObjectFormatError('object is encrypted, but no key was given (encrypted repository?)');
   if (flags !== 0) throw new ObjectFormatError(`object has flags ${flags} this dbtool does not know`);
   const withDigest = kind !== 'chunk';
   const start = HEADER + (withDigest ? DIGEST : 0);
   if (buf.length < start) throw new ObjectFormatError('object is truncated');
-  const plain = unpack(buf[6], buf.subarray(start), options.scratch);
+  const plain = unpack(buf[6], buf.subarray(start), options);
   if (withDigest) {
     const want = buf.subarray(HEADER, HEADER + DIGEST);
     const got = createHash('sha256').update(plain).digest();

@@ -18,8 +18,6 @@ export class ZstdScratch {
   private packed = Buffer.alloc(0);
   private plain = Buffer.alloc(0);
   private raw = Buffer.alloc(0);
-  /** where the next decompress() writes, when its frame fits (see decompressNextInto) */
-  private nextOutput: Buffer | undefined;
 
   /** `src` compressed at `level`; the result is valid until the next compress(). */
   compress(src: Uint8Array, level: number): Buffer {
@@ -30,31 +28,24 @@ export class ZstdScratch {
   }
 
   /**
-   * One zstd frame decompressed; the result is valid until the next decompress(). Throws on a
-   * damaged frame (or one whose content is not the size its header declares).
+   * One zstd frame decompressed, into `into` when it is large enough (a restore decompresses
+   * straight into the buffer it then writes with O_DIRECT), else into the scratch buffer; the
+   * result is valid until the next decompress(). Throws on a damaged frame (or one whose content
+   * is not the size its header declares).
    */
-  decompress(frame: Uint8Array): Buffer {
+  decompress(frame: Uint8Array, into?: Buffer): Buffer {
     const size = binding.getFrameContentSize(frame);
     // Unknown or very large: the library's streaming decoder sizes its own output.
-    const into = this.nextOutput;
-    this.nextOutput = undefined;
     if (size === null || size > MAX_SCRATCH) return decompress(frame);
-    if (!into || into.length < size) {
+    let out: Buffer;
+    if (into && into.length >= size) out = into.subarray(0, size);
+    else {
       if (this.plain.length < size) this.plain = Buffer.allocUnsafe(Math.max(size, 1 << 20));
+      out = this.plain.subarray(0, size);
     }
-    const out = into && into.length >= size ? into.subarray(0, size) : this.plain.subarray(0, size);
     const n = this.dctx.decompress(out, frame);
     if (n !== size) throw new Error(`frame holds ${n} bytes where its header declares ${size}`);
     return out;
-  }
-
-  /**
-   * Let the next decompress() write into `out` (when the frame fits) instead of the scratch
-   * buffer: a restore decompresses straight into the buffer it then writes with O_DIRECT. The
-   * caller clears it (undefined) when no decompress() followed.
-   */
-  decompressNextInto(out: Buffer | undefined): void {
-    this.nextOutput = out;
   }
 
   /** A buffer of `size` bytes to read an object into; valid until the next input(). */
