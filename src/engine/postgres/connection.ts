@@ -20,9 +20,16 @@ export function describeTarget(o: PgConnectionOptions): string {
   return `${host.startsWith('/') ? `socket ${host}` : host}:${o.port ?? 5432}`;
 }
 
+/**
+ * pg's Client class, loaded on first use rather than at start-up: wal-push and wal-get, run once
+ * per WAL segment, never connect.
+ */
+export async function pgClientClass(): Promise<typeof pg.Client> {
+  return (await import('pg')).default.Client;
+}
+
 export async function connectPg(o: PgConnectionOptions, mode: 'sql' | 'replication'): Promise<pg.Client> {
-  // Loaded here, not at start-up: wal-push and wal-get, run once per WAL segment, never connect.
-  const { Client } = (await import('pg')).default;
+  const Client = await pgClientClass();
   const client = new Client({
     host: o.host,
     port: o.port,

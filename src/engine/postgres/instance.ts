@@ -5,12 +5,12 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync } fr
 import { chown, mkdir, open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client, ClientConfig, QueryResult, QueryResultRow } from 'pg';
+import type { ClientConfig, QueryResult, QueryResultRow } from 'pg';
 import { dbtoolError } from '../../core/errors.js';
 import { resolveRunAs, spawnOptionsFor } from '../../core/os-user.js';
 import type { OsUser } from '../../core/os-user.js';
 import { pgBin } from './binaries.js';
-import { mapPgError } from './connection.js';
+import { mapPgError, pgClientClass } from './connection.js';
 
 /** A running (or at least started) PostgreSQL server on this host, reachable on 127.0.0.1. */
 export interface PgInstance {
@@ -166,7 +166,7 @@ export function openInstance(opts: { dataDir: string; port: number; socketDir?: 
     clientConfig,
     async query<T extends QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[], database?: string): Promise<T[]> {
       const cfg = clientConfig(database);
-      const client = new (await pgClient())({ ...cfg, connectionTimeoutMillis: 15_000 });
+      const client = new (await pgClientClass())({ ...cfg, connectionTimeoutMillis: 15_000 });
       client.on('error', () => undefined);
       try {
         await client.connect();
@@ -196,14 +196,9 @@ function readPidFile(dataDir: string): { pid: number; status: string | undefined
 
 type Probe = 'ready' | 'not-ready';
 
-/** pg's Client, loaded on first use (not at every dbtool start). */
-async function pgClient(): Promise<typeof Client> {
-  return (await import('pg')).default.Client;
-}
-
 /** Like pg_isready: any answer from the server except "starting up / not accepting yet" means it is up. */
 async function probe(cfg: ClientConfig): Promise<Probe> {
-  const client = new (await pgClient())({ ...cfg, connectionTimeoutMillis: 3_000 });
+  const client = new (await pgClientClass())({ ...cfg, connectionTimeoutMillis: 3_000 });
   client.on('error', () => undefined);
   try {
     await client.connect();
