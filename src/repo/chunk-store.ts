@@ -2,7 +2,6 @@
 // and read them back verified. Writing is pipelined with bounded memory (a Limiter).
 
 import type { FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import { keys, chunkIdFromKey } from './keys.js';
 import { Limiter } from './limiter.js';
@@ -99,7 +98,7 @@ export class ChunkWriter {
    * `size` is the declared length (checked: a stream that sends more or less is an error), or
    * undefined for a stream of unknown length (a dump on stdout, an xbstream file).
    */
-  async addStream(stream: AsyncIterable<Buffer>, size: number | undefined, onBytes?: (n: number) => void): Promise<{ ids: Promise<string[]>; size: number }> {
+  async addStream(stream: AsyncIterable<Buffer> | Iterable<Buffer>, size: number | undefined, onBytes?: (n: number) => void): Promise<{ ids: Promise<string[]>; size: number }> {
     const chunkSize = this.repo.chunkSize;
     const results: Array<Promise<string>> = [];
     const known = size !== undefined;
@@ -127,7 +126,7 @@ export class ChunkWriter {
         this.throwIfFailed();
         let off = 0;
         while (off < piece.length) {
-          if (remaining <= 0) throw dbtoolError('SERVER_PROTOCOL', `an entry sent more than its declared ${size} bytes`, 'Retry the backup; report a bug if it persists');
+          if (remaining <= 0) throw entryTooLong(size!);
           if (!current) current = { ...(await this.takeSlot()), length: Math.min(chunkSize, remaining) };
           const n = Math.min(current.length - filled, piece.length - off);
           piece.copy(current.arena.bytes, current.offset + filled, off, off + n);
@@ -138,7 +137,7 @@ export class ChunkWriter {
       }
       if (!known && current && filled > 0) cut(filled);
       else if (known && remaining !== 0) {
-        throw dbtoolError('SERVER_PROTOCOL', `an entry ended after ${total + filled} of its ${size} bytes`, 'Retry the backup; the connection may have been cut');
+        throw entryTooShort(total + filled, size);
       }
     } finally {
       // A slot taken for a chunk that was never cut (a failed stream) goes back.
@@ -166,7 +165,7 @@ export class ChunkWriter {
 
   /** Store one in-memory buffer as chunks (small files, generated files). */
   async addBuffer(data: Buffer): Promise<string[]> {
-    const { ids } = await this.addStream(Readable.from([data]), data.length);
+    const { ids } = await this.addStream([data], data.length);
     return ids;
   }
 
@@ -245,6 +244,16 @@ export class ChunkWriter {
     }
     this.throwIfFailed();
   }
+}
+
+/** An entry of the source's stream longer than its header said. */
+export function entryTooLong(size: number) {
+  return dbtoolError('SERVER_PROTOCOL', `an entry sent more than its declared ${size} bytes`, 'Retry the backup; report a bug if it persists');
+}
+
+/** An entry of the source's stream that ended before its header's length. */
+export function entryTooShort(read: number, size: number) {
+  return dbtoolError('SERVER_PROTOCOL', `an entry ended after ${read} of its ${size} bytes`, 'Retry the backup; the connection may have been cut');
 }
 
 /** Read a chunk, verify it against its id; errors name the chunk and the caller's context. */

@@ -7,7 +7,8 @@ import { isLabel } from '../core/time.js';
 import { keys } from './keys.js';
 import type { Repository } from './repository.js';
 
-export const MANIFEST_FORMAT = 1;
+/** Format 2 added bundled files (`bundle`); format 1 manifests read as before. */
+export const MANIFEST_FORMAT = 2;
 
 const fileSchema = z.object({
   path: z.string().min(1),
@@ -15,8 +16,13 @@ const fileSchema = z.object({
   mode: z.number().int().min(0).max(0o7777),
   size: z.number().int().min(0),
   mtime: z.string(),
-  /** chunk ids in order; their sizes are chunkSize except the last */
+  /** chunk ids in order; their sizes are chunkSize except the last (a bundled file has one) */
   chunks: z.array(z.string().regex(/^[0-9a-f]{64}$/)).optional(),
+  /**
+   * A small file stored with others in one chunk (its only one), of `size` bytes: the file is
+   * `this.size` bytes of it from `offset`.
+   */
+  bundle: z.object({ offset: z.number().int().min(0), size: z.number().int().min(1) }).optional(),
   target: z.string().optional(),
 });
 
@@ -57,7 +63,7 @@ const mysqlSchema = z.object({
 });
 
 export const manifestSchema = z.object({
-  format: z.literal(MANIFEST_FORMAT),
+  format: z.union([z.literal(1), z.literal(MANIFEST_FORMAT)]),
   label: z.string().refine(isLabel, 'not a backup label'),
   source: z.string(),
   engine: z.enum(['postgres', 'mysql']),
@@ -87,6 +93,11 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestFile = z.infer<typeof fileSchema>;
 export type Tablespace = z.infer<typeof tablespaceSchema>;
 export type MysqlManifestSection = z.infer<typeof mysqlSchema>;
+
+/** The plaintext length of a file's `index`th chunk: a bundle's whole size, or the file's share. */
+export function chunkLength(chunkSize: number, file: ManifestFile, index: number): number {
+  return file.bundle ? file.bundle.size : Math.min(chunkSize, file.size - index * chunkSize);
+}
 
 /** Write a manifest once; refuses to replace an existing one. */
 export async function writeManifest(repo: Repository, manifest: Manifest): Promise<void> {

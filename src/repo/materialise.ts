@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import type { ProgressHandle } from '../core/reporter.js';
-import { chunksInFlight, writeChunkTo } from './chunk-store.js';
+import { chunksInFlight, readChunk, writeChunkTo } from './chunk-store.js';
 import { DIRECT_ALIGN } from './direct-writer.js';
 import { Limiter } from './limiter.js';
 import type { Manifest, ManifestFile } from './manifest.js';
@@ -32,8 +32,11 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
   const local = o.repo.storage.capabilities.localPath;
   // A remote store answers each GET after a round trip: keep more of them in flight.
   const limiter = new Limiter(local ? 8 : chunksInFlight(manifest.chunkSize));
+  const wanted = manifest.files.filter((f) => f.type === 'file' && o.destination(f.path));
   // A local read is cheap; a GET is not, so a remote store is asked once per repeated chunk.
-  const shared = local ? undefined : new SharedChunkObjects(repeatedChunks(manifest.files.filter((f) => f.type === 'file' && o.destination(f.path)).map((f) => f.chunks ?? [])));
+  const shared = local ? undefined : new SharedChunkObjects(repeatedChunks(wanted.filter((f) => !f.bundle).map((f) => f.chunks ?? [])));
+  // A bundle is read and checked once for all its files (while they come close together).
+  const bundles = new SharedChunkObjects(repeatedChunks(wanted.filter((f) => f.bundle).map((f) => f.chunks ?? [])));
   const made = new Set<string>();
   const ensureDir = async (dir: string) => {
     if (made.has(dir)) return;
@@ -97,6 +100,22 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
       await closeFile(fh, f);
     }
   };
+  const restoreBundled = async (f: ManifestFile, bundle: { offset: number; size: number }, dest: string, id: string) => {
+    const context = `file ${f.path}`;
+    const { obj } = await bundles.get(id, () => limiter.run(() => readChunk(o.repo, id, context)));
+    if (obj.length !== bundle.size) throw dbtoolError('CHUNK_CORRUPT', `chunk ${id} of ${context} has ${obj.length} bytes, expected ${bundle.size}`, 'Run `dbtool verify`; restore another backup');
+    await ensureDir(dirname(dest));
+    const fh = await open(dest, 'wx', 0o600);
+    try {
+      await fh.write(obj, bundle.offset, f.size, 0);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw dbtoolError('STORAGE_IO', `writing ${f.path} failed (${messageOf(e)})`, 'Check free space and permissions of the target directory', e);
+    }
+    await closeFile(fh, f);
+    bytes += f.size;
+    o.progress?.update(bytes, total);
+  };
   // Several files at once: a data directory is mostly small files, and opening, syncing and
   // closing each one in turn would leave the workers waiting.
   const fileSlots = new Limiter(16);
@@ -107,14 +126,15 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
     if (!dest) continue;
     if (failure) break;
     const ids = f.chunks ?? [];
-    if (ids.length === 0 && f.size > 0) {
-      failure ??= dbtoolError('MANIFEST_INVALID', `manifest ${manifest.label} lists ${f.path} (${f.size} bytes) without chunks`, 'Run `dbtool verify`; restore another backup');
+    const problem = chunkListProblem(f, ids);
+    if (problem) {
+      failure ??= dbtoolError('MANIFEST_INVALID', `manifest ${manifest.label} lists ${f.path} (${f.size} bytes) ${problem}`, 'Run `dbtool verify`; restore another backup');
       break;
     }
     await fileSlots.acquire();
     files++;
     writes.push(
-      restoreFile(f, dest, ids)
+      (f.bundle ? restoreBundled(f, f.bundle, dest, ids[0]!) : restoreFile(f, dest, ids))
         .catch((e: unknown) => {
           failure ??= e;
         })
@@ -124,6 +144,16 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
   await Promise.all(writes);
   if (failure) throw failure;
   return { files, bytes };
+}
+
+/** What is wrong with a file's chunk list, or undefined (a bundled file has exactly one, which holds it). */
+function chunkListProblem(f: ManifestFile, ids: string[]): string | undefined {
+  if (f.bundle) {
+    if (ids.length !== 1) return `in a bundle but with ${ids.length} chunks`;
+    if (f.bundle.offset + f.size > f.bundle.size) return `past the end of its bundle (${f.bundle.size} bytes)`;
+    return undefined;
+  }
+  return ids.length === 0 && f.size > 0 ? 'without chunks' : undefined;
 }
 
 function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number, directFd: number | undefined, shared: SharedChunkObjects | undefined): Promise<number> {

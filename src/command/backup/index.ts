@@ -10,6 +10,7 @@ import { BaseBackupSession } from '../../engine/postgres/base-backup.js';
 import type { PgConnectionOptions } from '../../engine/postgres/connection.js';
 import { checkWalLevel, nextXid, tablespaceNames } from '../../engine/postgres/sql-facts.js';
 import { ChunkWriter, listChunkIds } from '../../repo/chunk-store.js';
+import { FileBundler, isBundled } from '../../repo/file-bundler.js';
 import { acquireLock, waitForGc } from '../../repo/lock.js';
 import { writeManifest } from '../../repo/manifest.js';
 import type { Manifest, ManifestFile } from '../../repo/manifest.js';
@@ -55,22 +56,25 @@ export async function backup(o: BackupOptions): Promise<Manifest> {
       const names = await tablespaceNames(o.connection);
       o.reporter.info(`backup ${label}${choice.parent ? ` (${choice.type} of ${choice.parent.label})` : ''}: started at LSN ${formatLsn(start.startLsn)} on timeline ${start.startTimeline} (checkpoint: ${o.checkpoint})`);
 
-      const writer = new ChunkWriter(o.repo, chunkIds);
       const progress = o.reporter.progress(`backup ${label}`, start.estimatedBytes);
       let readBytes = 0;
+      const onBytes = (n: number) => {
+        readBytes += n;
+        progress.update(readBytes, Math.max(start.estimatedBytes, readBytes));
+      };
+      const writer = new ChunkWriter(o.repo, chunkIds);
+      const bundler = new FileBundler(writer, o.repo.chunkSize, onBytes);
       const files: ManifestFile[] = [];
       for await (const entry of session.entries()) {
         const file: ManifestFile = { path: entry.path, type: entry.type, mode: entry.mode, size: entry.size, mtime: entry.mtime.toISOString() };
         if (entry.target !== undefined) file.target = entry.target;
         files.push(file);
-        if (entry.data) {
-          await writer.addFile(file, entry.data, entry.size, (n) => {
-            readBytes += n;
-            progress.update(readBytes, Math.max(start.estimatedBytes, readBytes));
-          });
-        }
+        if (!entry.data) continue;
+        if (isBundled(entry.size, o.repo.chunkSize)) await bundler.add(file, entry.data, entry.size);
+        else await writer.addFile(file, entry.data, entry.size, onBytes);
       }
       const stop = await session.finish();
+      await bundler.flush();
       await writer.flush();
       progress.stop();
 

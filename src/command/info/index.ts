@@ -2,6 +2,7 @@
 // the JSON API of DESIGN.md §5 (field names there are stable).
 
 import { formatLsn, segmentName } from '../../core/lsn.js';
+import { chunkLength } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { listBinlogs } from '../../repo/binlog-archive.js';
@@ -95,7 +96,7 @@ export function uniqueBytesPerBackup(manifests: Manifest[]): Map<string, number>
       (f.chunks ?? []).forEach((id, i) => {
         if (seen.has(id)) return;
         seen.add(id);
-        const size = Math.min(m.chunkSize, f.size - i * m.chunkSize);
+        const size = chunkLength(m.chunkSize, f, i);
         const o = owners.get(id);
         if (o) o.count++;
         else owners.set(id, { count: 1, label: m.label, size });

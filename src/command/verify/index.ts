@@ -6,7 +6,7 @@ import { dbtoolError, isDbtoolError, messageOf } from '../../core/errors.js';
 import type { Reporter } from '../../core/reporter.js';
 import { checkChunk } from '../../repo/chunk-store.js';
 import { Limiter } from '../../repo/limiter.js';
-import { readManifest, listBackupLabels } from '../../repo/manifest.js';
+import { chunkLength, readManifest, listBackupLabels } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { loadCatalog } from '../info/catalog.js';
@@ -73,7 +73,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   for (const m of manifests) {
     for (const f of m.files) {
       (f.chunks ?? []).forEach((id, i) => {
-        const u = uses.get(id) ?? { size: Math.min(m.chunkSize, f.size - i * m.chunkSize), backups: new Set<string>(), files: new Set<string>() };
+        const u = uses.get(id) ?? { size: chunkLength(m.chunkSize, f, i), backups: new Set<string>(), files: new Set<string>() };
         u.backups.add(m.label);
         u.files.add(`${m.label}:${f.path}`);
         uses.set(id, u);
