@@ -99,6 +99,15 @@ export function chunkLength(chunkSize: number, file: ManifestFile, index: number
   return file.bundle ? file.bundle.size : Math.min(chunkSize, file.size - index * chunkSize);
 }
 
+/** What is wrong with a file's chunk list (their count, or where it sits in its bundle), or undefined. */
+export function chunkListProblem(chunkSize: number, file: ManifestFile): string | undefined {
+  const want = file.bundle ? 1 : Math.ceil(file.size / chunkSize);
+  const have = file.chunks?.length ?? 0;
+  if (have !== want) return `has ${have} chunk(s) for ${file.size} bytes, expected ${want}`;
+  if (file.bundle && file.bundle.offset + file.size > file.bundle.size) return `(${file.size} bytes from ${file.bundle.offset}) ends past its bundle of ${file.bundle.size} bytes`;
+  return undefined;
+}
+
 /** Write a manifest once; refuses to replace an existing one. */
 export async function writeManifest(repo: Repository, manifest: Manifest): Promise<void> {
   const key = keys.manifest(manifest.source, manifest.label);

@@ -10,6 +10,7 @@ import type { ProgressHandle } from '../core/reporter.js';
 import { chunksInFlight, readChunk, writeChunkTo } from './chunk-store.js';
 import { DIRECT_ALIGN } from './direct-writer.js';
 import { Limiter } from './limiter.js';
+import { chunkListProblem } from './manifest.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { Repository } from './repository.js';
 import { SharedChunkObjects, repeatedChunks } from './shared-chunk-objects.js';
@@ -110,7 +111,7 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
       await fh.write(obj, bundle.offset, f.size, 0);
     } catch (e) {
       await fh.close().catch(() => undefined);
-      throw dbtoolError('STORAGE_IO', `writing ${f.path} failed (${messageOf(e)})`, 'Check free space and permissions of the target directory', e);
+      throw writeFailed(f, e);
     }
     await closeFile(fh, f);
     bytes += f.size;
@@ -126,9 +127,9 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
     if (!dest) continue;
     if (failure) break;
     const ids = f.chunks ?? [];
-    const problem = chunkListProblem(f, ids);
+    const problem = chunkListProblem(manifest.chunkSize, f);
     if (problem) {
-      failure ??= dbtoolError('MANIFEST_INVALID', `manifest ${manifest.label} lists ${f.path} (${f.size} bytes) ${problem}`, 'Run `dbtool verify`; restore another backup');
+      failure ??= dbtoolError('MANIFEST_INVALID', `manifest ${manifest.label} lists ${f.path}, which ${problem}`, 'Run `dbtool verify`; restore another backup');
       break;
     }
     await fileSlots.acquire();
@@ -146,16 +147,6 @@ export async function materialise(o: MaterialiseOptions): Promise<MaterialiseRes
   return { files, bytes };
 }
 
-/** What is wrong with a file's chunk list, or undefined (a bundled file has exactly one, which holds it). */
-function chunkListProblem(f: ManifestFile, ids: string[]): string | undefined {
-  if (f.bundle) {
-    if (ids.length !== 1) return `in a bundle but with ${ids.length} chunks`;
-    if (f.bundle.offset + f.size > f.bundle.size) return `past the end of its bundle (${f.bundle.size} bytes)`;
-    return undefined;
-  }
-  return ids.length === 0 && f.size > 0 ? 'without chunks' : undefined;
-}
-
 function writeChunk(repo: Repository, chunkSize: number, f: ManifestFile, id: string, fh: FileHandle, offset: number, directFd: number | undefined, shared: SharedChunkObjects | undefined): Promise<number> {
   return writeChunkTo(repo, id, `file ${f.path}`, fh, offset, Math.min(chunkSize, f.size - offset), directFd, shared);
 }
@@ -164,9 +155,12 @@ async function closeFile(fh: FileHandle, f: ManifestFile): Promise<void> {
   try {
     await fh.sync();
   } catch (e) {
-    if (!isDbtoolError(e)) throw dbtoolError('STORAGE_IO', `writing ${f.path} failed (${messageOf(e)})`, 'Check free space and permissions of the target directory', e);
-    throw e;
+    throw isDbtoolError(e) ? e : writeFailed(f, e);
   } finally {
     await fh.close();
   }
+}
+
+function writeFailed(f: ManifestFile, e: unknown) {
+  return dbtoolError('STORAGE_IO', `writing ${f.path} failed (${messageOf(e)})`, 'Check free space and permissions of the target directory', e);
 }

@@ -2,6 +2,7 @@
 // the archive per timeline.
 
 import { parseWalFileName, segmentName } from '../../core/lsn.js';
+import { chunkListProblem } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { ArchiveView } from '../restore/plan.js';
 
@@ -15,10 +16,8 @@ export function manifestProblems(m: Manifest): string[] {
     seen.add(f.path);
     if (f.type !== 'file') continue;
     total += f.size;
-    const want = f.bundle ? 1 : Math.ceil(f.size / m.chunkSize);
-    const have = f.chunks?.length ?? 0;
-    if (have !== want) problems.push(`${f.path} has ${have} chunk(s) for ${f.size} bytes, expected ${want}`);
-    if (f.bundle && f.bundle.offset + f.size > f.bundle.size) problems.push(`${f.path} (${f.size} bytes from ${f.bundle.offset}) ends past its bundle of ${f.bundle.size} bytes`);
+    const problem = chunkListProblem(m.chunkSize, f);
+    if (problem) problems.push(`${f.path} ${problem}`);
   }
   if (total !== m.bytes.database) problems.push(`its files add up to ${total} bytes, but it records ${m.bytes.database}`);
   if (m.type !== 'logical' && m.engine === 'postgres' && !m.postgres) problems.push('has no PostgreSQL positions');
