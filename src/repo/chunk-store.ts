@@ -153,7 +153,7 @@ export class ChunkWriter {
    * Chunk one file's stream into `file`: its size once read, its chunk ids once they are stored.
    * flush() waits for the ids too, so every file is complete when it returns.
    */
-  async addFile(file: { size: number; chunks?: string[] }, stream: AsyncIterable<Buffer>, size: number | undefined, onBytes?: (n: number) => void): Promise<void> {
+  async addFile(file: { size: number; chunks?: string[] }, stream: AsyncIterable<Buffer> | Iterable<Buffer>, size: number | undefined, onBytes?: (n: number) => void): Promise<void> {
     const { ids, size: read } = await this.addStream(stream, size, onBytes);
     file.size = read;
     this.track(

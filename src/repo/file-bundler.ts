@@ -53,7 +53,13 @@ export class FileBundler {
       read += piece.length;
     }
     if (read !== size) throw entryTooShort(read, size);
-    this.onBytes?.(size);
+    await this.addWhole(file, data);
+  }
+
+  /** Add a small file already read (isBundled), as add() does; the bundle keeps `data`. */
+  async addWhole(file: ManifestFile, data: Buffer): Promise<void> {
+    file.size = data.length;
+    this.onBytes?.(data.length);
     if (this.bytes + data.length > this.chunkSize) await this.seal();
     file.bundle = { offset: this.bytes, size: 0 };
     this.members.push(file);
@@ -84,4 +90,31 @@ export class FileBundler {
     stored.catch(() => undefined);
     this.stored.push(stored);
   }
+}
+
+/**
+ * Read a stream of unknown length until it ends or passes `limit` bytes: the whole of it (copied)
+ * when it ended within them, else a stream of all its bytes (those read, then the rest).
+ */
+export async function readUpTo(stream: AsyncIterable<Buffer>, limit: number): Promise<{ whole: Buffer; rest?: undefined } | { whole?: undefined; rest: AsyncIterable<Buffer> }> {
+  const it = stream[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let bytes = 0;
+  for (;;) {
+    const next = await it.next();
+    if (next.done) return { whole: Buffer.concat(head, bytes) };
+    // Copied: the producer may reuse its buffer once this one is taken.
+    head.push(Buffer.from(next.value));
+    bytes += next.value.length;
+    if (bytes > limit) break;
+  }
+  async function* rest() {
+    yield* head;
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { rest: rest() };
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { manifestProblems } from '../../src/command/verify/plan.js';
 import { isDbtoolError } from '../../src/core/errors.js';
 import { ChunkWriter, listChunkIds } from '../../src/repo/chunk-store.js';
-import { endsBundle, FileBundler, isBundled } from '../../src/repo/file-bundler.js';
+import { endsBundle, FileBundler, isBundled, readUpTo } from '../../src/repo/file-bundler.js';
 import { keys } from '../../src/repo/keys.js';
 import { chunkLength, readManifest, writeManifest } from '../../src/repo/manifest.js';
 import type { Manifest, ManifestFile } from '../../src/repo/manifest.js';
@@ -96,6 +96,29 @@ describe('file bundles', () => {
         await rm(dir, { recursive: true, force: true });
       }
     }
+  });
+
+  it('readUpTo: a stream that ends within the limit comes whole (copied), a longer one whole as a stream', async () => {
+    async function* pieces(bufs: Buffer[]) {
+      yield* bufs;
+    }
+    const a = randomBytes(300);
+    const b = randomBytes(200);
+    const small = await readUpTo(pieces([a, b]), 500);
+    assert.ok(small.whole);
+    const expected = Buffer.concat([a, b]);
+    a.fill(0); // the producer reusing its buffer does not reach what was read
+    assert.deepEqual(small.whole, expected);
+    assert.deepEqual((await readUpTo(pieces([]), 500)).whole, Buffer.alloc(0));
+
+    const c = randomBytes(300);
+    const d = randomBytes(300);
+    const e = randomBytes(50);
+    const large = await readUpTo(pieces([c, d, e]), 500);
+    assert.ok(large.rest);
+    const got: Buffer[] = [];
+    for await (const p of large.rest) got.push(p);
+    assert.deepEqual(Buffer.concat(got), Buffer.concat([c, d, e]));
   });
 
   it('a file that sends more or fewer bytes than it declared is refused', async () => {
