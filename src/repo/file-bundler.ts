@@ -42,7 +42,8 @@ export class FileBundler {
 
   /**
    * Read a small file (isBundled) of `size` bytes from its stream (checked: it must send exactly
-   * that) into the open bundle; its `chunks` and `bundle` are set once its bundle is stored.
+   * that) into the open bundle: its `bundle` is set at once (its size when the bundle is sealed),
+   * its `chunks` once the bundle is stored.
    */
   async add(file: ManifestFile, stream: AsyncIterable<Buffer> | Iterable<Buffer>, size: number): Promise<void> {
     const data = Buffer.allocUnsafe(size);

@@ -19,8 +19,8 @@ const fileSchema = z.object({
   /** chunk ids in order; their sizes are chunkSize except the last (a bundled file has one) */
   chunks: z.array(z.string().regex(/^[0-9a-f]{64}$/)).optional(),
   /**
-   * A small file stored with others in one chunk (its only one), of `size` bytes: the file is
-   * `this.size` bytes of it from `offset`.
+   * A small file packed with others into one chunk (its only chunk id), which holds `size` bytes;
+   * the file is the file's own `size` bytes of it from `offset`.
    */
   bundle: z.object({ offset: z.number().int().min(0), size: z.number().int().min(1) }).optional(),
   target: z.string().optional(),
