@@ -150,6 +150,29 @@ class Archive {
   }
 }
 
+/**
+ * Copies of CopyData payloads, carved out of 1 MiB slabs: a buffer per message (tens of
+ * thousands of 8–64 KiB allocations per GB) kept the garbage collector busy for most of a
+ * second. A slab is never reused; it is freed once no copy in it is referenced.
+ */
+class CopySlab {
+  private static readonly SIZE = 1024 * 1024;
+  private slab = Buffer.alloc(0);
+  private used = 0;
+
+  copy(src: Buffer): Buffer {
+    if (src.length > CopySlab.SIZE / 4) return Buffer.from(src);
+    if (this.used + src.length > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(CopySlab.SIZE);
+      this.used = 0;
+    }
+    const out = this.slab.subarray(this.used, this.used + src.length);
+    src.copy(out);
+    this.used += src.length;
+    return out;
+  }
+}
+
 export class BaseBackupSession {
   /** bytes the server reports as sent so far */
   progressBytes = 0;
@@ -157,6 +180,7 @@ export class BaseBackupSession {
   private archiveWaiters: Array<() => void> = [];
   private current: Archive | undefined;
   private manifestParts: Buffer[] | undefined;
+  private readonly slab = new CopySlab();
   private copyEnded = false;
   private awaitingDrain = false;
   private failure: unknown;
@@ -267,7 +291,7 @@ export class BaseBackupSession {
       }
       if (!this.current) throw new Error('archive data before any archive started');
       // Copy: the parser reuses its buffer once this handler returns.
-      const ok = this.current.extract.write(Buffer.from(chunk.subarray(1)));
+      const ok = this.current.extract.write(this.slab.copy(chunk.subarray(1)));
       if (!ok && !this.awaitingDrain) {
         // Backpressure: stop reading the socket until the tar parser has room again.
         this.awaitingDrain = true;
