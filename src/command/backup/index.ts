@@ -9,14 +9,14 @@ import type { BackupKind } from '../../core/time.js';
 import { BaseBackupSession } from '../../engine/postgres/base-backup.js';
 import type { PgConnectionOptions } from '../../engine/postgres/connection.js';
 import { checkWalLevel, nextXid, tablespaceNames } from '../../engine/postgres/sql-facts.js';
-import { ChunkWriter, listChunkIds } from '../../repo/chunk-store.js';
-import { FileBundler, isBundled } from '../../repo/file-bundler.js';
+import { listChunkIds } from '../../repo/chunk-store.js';
 import { acquireLock, waitForGc } from '../../repo/lock.js';
 import { writeManifest } from '../../repo/manifest.js';
 import type { Manifest, ManifestFile } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { claimSource } from '../../repo/source-identity.js';
 import { loadCatalog } from '../info/catalog.js';
+import { BackupIntake } from './intake.js';
 import { buildPostgresManifest, checkTimeline, chooseLabel, chooseParent } from './plan.js';
 
 export interface BackupOptions {
@@ -56,27 +56,14 @@ export async function backup(o: BackupOptions): Promise<Manifest> {
       const names = await tablespaceNames(o.connection);
       o.reporter.info(`backup ${label}${choice.parent ? ` (${choice.type} of ${choice.parent.label})` : ''}: started at LSN ${formatLsn(start.startLsn)} on timeline ${start.startTimeline} (checkpoint: ${o.checkpoint})`);
 
-      const progress = o.reporter.progress(`backup ${label}`, start.estimatedBytes);
-      let readBytes = 0;
-      const onBytes = (n: number) => {
-        readBytes += n;
-        progress.update(readBytes, Math.max(start.estimatedBytes, readBytes));
-      };
-      const writer = new ChunkWriter(o.repo, chunkIds);
-      const bundler = new FileBundler(writer, o.repo.chunkSize, onBytes);
-      const files: ManifestFile[] = [];
+      const intake = new BackupIntake(o.repo, chunkIds, o.reporter.progress(`backup ${label}`, start.estimatedBytes), start.estimatedBytes);
       for await (const entry of session.entries()) {
         const file: ManifestFile = { path: entry.path, type: entry.type, mode: entry.mode, size: entry.size, mtime: entry.mtime.toISOString() };
         if (entry.target !== undefined) file.target = entry.target;
-        files.push(file);
-        if (!entry.data) continue;
-        if (isBundled(entry.size, o.repo.chunkSize)) await bundler.add(file, entry.data, entry.size);
-        else await writer.addFile(file, entry.data, entry.size, onBytes);
+        await intake.add(file, entry.data, entry.size);
       }
       const stop = await session.finish();
-      await bundler.flush();
-      await writer.flush();
-      progress.stop();
+      const stats = await intake.finish();
 
       const manifest = buildPostgresManifest({
         label,
@@ -87,8 +74,8 @@ export async function backup(o: BackupOptions): Promise<Manifest> {
         stop,
         stopNextXid: await nextXid(o.connection),
         tablespaceNames: names,
-        files,
-        stats: writer.stats,
+        files: intake.files,
+        stats,
         chunkSize: o.repo.chunkSize,
         type: choice.type,
         parent: choice.parent?.label ?? null,

@@ -4,12 +4,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Reporter } from '../../core/reporter.js';
 import type { LogicalDumper } from '../../engine/logical.js';
-import { ChunkWriter, listChunkIds } from '../../repo/chunk-store.js';
+import { listChunkIds } from '../../repo/chunk-store.js';
 import { acquireLock, waitForGc } from '../../repo/lock.js';
 import { listBackupLabels, writeManifest } from '../../repo/manifest.js';
-import type { Manifest, ManifestFile } from '../../repo/manifest.js';
+import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { claimSource } from '../../repo/source-identity.js';
+import { BackupIntake } from './intake.js';
 import { buildLogicalManifest, chooseLabel } from './plan.js';
 
 export interface LogicalBackupOptions {
@@ -35,22 +36,13 @@ export async function backupLogical(o: LogicalBackupOptions): Promise<Manifest> 
     const startTime = new Date();
     o.reporter.info(`backup ${label}: logical dump of ${dump.databases.length} database(s) (${dump.databases.join(', ')}) with ${dump.tool}`);
 
-    const writer = new ChunkWriter(o.repo, await listChunkIds(o.repo));
     // The dump's size is known only when it is done: the server's estimate, or what was read so far.
     const estimate = dump.estimatedBytes ?? 0;
-    const progress = o.reporter.progress(`backup ${label}`, estimate);
-    let readBytes = 0;
-    const files: ManifestFile[] = [];
+    const intake = new BackupIntake(o.repo, await listChunkIds(o.repo), o.reporter.progress(`backup ${label}`, estimate), estimate);
     for await (const entry of o.dumper.entries()) {
-      const file: ManifestFile = { path: entry.path, type: 'file', mode: 0o600, size: 0, mtime: new Date().toISOString() };
-      files.push(file);
-      await writer.addFile(file, entry.data, entry.size, (n) => {
-        readBytes += n;
-        progress.update(readBytes, Math.max(estimate, readBytes));
-      });
+      await intake.addUnbundled({ path: entry.path, type: 'file', mode: 0o600, size: 0, mtime: new Date().toISOString() }, entry.data, entry.size);
     }
-    await writer.flush();
-    progress.stop();
+    const stats = await intake.finish();
 
     const manifest = buildLogicalManifest({
       label,
@@ -59,8 +51,8 @@ export async function backupLogical(o: LogicalBackupOptions): Promise<Manifest> 
       startTime,
       stopTime: new Date(),
       dump,
-      files,
-      stats: writer.stats,
+      files: intake.files,
+      stats,
       chunkSize: o.repo.chunkSize,
     });
     // The backup exists from this moment: the manifest is its commit record.

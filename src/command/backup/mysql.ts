@@ -10,13 +10,13 @@ import { connectMysql } from '../../engine/mysql/connection.js';
 import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
 import { backupTool, runPhysicalBackup } from '../../engine/mysql/physical-backup.js';
 import { serverFacts } from '../../engine/mysql/server-facts.js';
-import { ChunkWriter, listChunkIds } from '../../repo/chunk-store.js';
-import { FileBundler, isBundled, readUpTo } from '../../repo/file-bundler.js';
+import { listChunkIds } from '../../repo/chunk-store.js';
 import { acquireLock, waitForGc } from '../../repo/lock.js';
 import { loadManifests, writeManifest } from '../../repo/manifest.js';
-import type { Manifest, ManifestFile } from '../../repo/manifest.js';
+import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { claimSource } from '../../repo/source-identity.js';
+import { BackupIntake } from './intake.js';
 import { buildMysqlManifest, incrementalLsnOf } from './mysql-plan.js';
 import { chooseLabel, chooseParent } from './plan.js';
 
@@ -50,26 +50,11 @@ export async function backupMysql(o: MysqlBackupOptions): Promise<Manifest> {
     const incrementalLsn = choice.parent ? incrementalLsnOf(choice.parent) : undefined;
     o.reporter.info(`backup ${label}${choice.parent ? ` (${choice.type} of ${choice.parent.label}, pages after LSN ${incrementalLsn})` : ''}: ${server.version}`);
 
-    const progress = o.reporter.progress(`backup ${label}`, 0);
-    let readBytes = 0;
-    const onBytes = (n: number) => {
-      readBytes += n;
-      progress.update(readBytes, readBytes);
-    };
-    const writer = new ChunkWriter(o.repo, chunkIds);
-    const bundler = new FileBundler(writer, o.repo.chunkSize, onBytes);
-    const files: ManifestFile[] = [];
-    const result = await runPhysicalBackup({ connection: o.connection, flavour: server.flavour, incrementalLsn }, async (f) => {
-      const file: ManifestFile = { path: f.path, type: 'file', mode: 0o640, size: 0, mtime: new Date().toISOString() };
-      files.push(file);
-      // The stream does not say how long a file is: a small one shows itself by ending early.
-      const head = await readUpTo(f.data, o.repo.chunkSize / 4);
-      if (head.whole && isBundled(head.whole.length, o.repo.chunkSize)) await bundler.addWhole(file, head.whole);
-      else await writer.addFile(file, head.rest ?? [], undefined, onBytes);
-    });
-    await bundler.flush();
-    await writer.flush();
-    progress.stop();
+    const intake = new BackupIntake(o.repo, chunkIds, o.reporter.progress(`backup ${label}`, 0));
+    const result = await runPhysicalBackup({ connection: o.connection, flavour: server.flavour, incrementalLsn }, (f) =>
+      intake.addStreamed({ path: f.path, type: 'file', mode: 0o640, size: 0, mtime: new Date().toISOString() }, f.data),
+    );
+    const stats = await intake.finish();
 
     const manifest = buildMysqlManifest({
       label,
@@ -82,8 +67,8 @@ export async function backupMysql(o: MysqlBackupOptions): Promise<Manifest> {
       flavour: server.flavour,
       tool: basename(result.tool),
       meta: result.meta,
-      files,
-      stats: writer.stats,
+      files: intake.files,
+      stats,
       chunkSize: o.repo.chunkSize,
     });
     // The backup exists from this moment: the manifest is its commit record.
