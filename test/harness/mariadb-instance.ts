@@ -2,7 +2,6 @@
 // port with binlogs on), and CHECKSUM TABLE of every user table.
 
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +15,7 @@ import type { MysqlConnectionOptions } from '../../src/engine/mysql/connection.j
 import { FLAVOURS } from '../../src/engine/mysql/flavours.js';
 import { startMysqld } from '../../src/engine/mysql/instance.js';
 import type { MysqldHandle } from '../../src/engine/mysql/instance.js';
+import { killAndRemove, onProcessExit } from './exit-cleanup.js';
 import { makeTempDir } from './pg-cluster.js';
 
 const run = promisify(execFile);
@@ -43,46 +43,22 @@ export interface StartMariadbOptions {
   args?: string[];
 }
 
-// Servers are detached: stop them and delete their dirs when this process exits.
+// Servers are detached (they outlive us): exit-cleanup.ts stops those still here and deletes their dirs.
 const live = new Map<string, string>(); // baseDir → pid file
 let hooked = false;
 
-function killAndRemove(baseDir: string, pidFile: string): void {
-  try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (pid > 0) {
-      process.kill(pid, 'SIGKILL');
-      const pause = new Int32Array(new SharedArrayBuffer(4));
-      const until = Date.now() + 5_000;
-      while (Date.now() < until) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        Atomics.wait(pause, 0, 0, 50);
-      }
-    }
-  } catch {
-    // not running
-  }
-  rmSync(baseDir, { recursive: true, force: true, maxRetries: 3 });
+/** SIGKILL the server, wait briefly, delete the dir. */
+function stopAndRemove(baseDir: string, pidFile: string): void {
+  killAndRemove(baseDir, pidFile, 'SIGKILL');
   live.delete(baseDir);
 }
 
 function hook(): void {
   if (hooked) return;
   hooked = true;
-  const cleanup = () => {
-    for (const [dir, pid] of [...live]) killAndRemove(dir, pid);
-  };
-  process.once('exit', cleanup);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      cleanup();
-      process.kill(process.pid, sig);
-    });
-  }
+  onProcessExit(() => {
+    for (const [dir, pidFile] of [...live]) stopAndRemove(dir, pidFile);
+  });
 }
 
 /** Register another server's dir (e.g. a restored one started by the CLI) for cleanup on exit. */
@@ -93,7 +69,7 @@ export function trackServerDir(baseDir: string, pidFile: string): void {
 
 export async function stopServerDir(baseDir: string): Promise<void> {
   const pidFile = live.get(baseDir);
-  if (pidFile) killAndRemove(baseDir, pidFile);
+  if (pidFile) stopAndRemove(baseDir, pidFile);
   else await rm(baseDir, { recursive: true, force: true });
 }
 
@@ -164,7 +140,7 @@ export async function startMariadb(opts: StartMariadbOptions = {}): Promise<Test
     };
     return server;
   } catch (e) {
-    killAndRemove(baseDir, pidFile);
+    stopAndRemove(baseDir, pidFile);
     throw e;
   }
 }

@@ -1,7 +1,7 @@
 // Test harness: throw-away PostgreSQL clusters on free ports, row checksums, and the built CLI staged for the postgres user.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import type { OsUser } from '../../src/core/os-user.js';
 import { pgBin } from '../../src/engine/postgres/binaries.js';
 import { initCluster, startInstance } from '../../src/engine/postgres/instance.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
+import { killAndRemove, onProcessExit } from './exit-cleanup.js';
 
 /** The repository root: this file is <root>/test/harness/pg-cluster.ts. */
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -55,50 +56,24 @@ function cleanEnv(): Record<string, string> {
   return out;
 }
 
-// Safety net: servers are detached (they outlive us), so stop them and delete their dirs on exit.
+// Servers are detached (they outlive us): exit-cleanup.ts stops those still here and deletes their dirs.
 const live = new Map<string, string>(); // baseDir → dataDir
 const stagedDirs: string[] = [];
-let exitHookInstalled = false;
+let hooked = false;
 
-/** Synchronous (usable in an 'exit' hook): SIGQUIT the postmaster, wait briefly, delete the dir. */
-function killAndRemove(baseDir: string, dataDir: string): void {
-  try {
-    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    if (pid > 0) {
-      process.kill(pid, 'SIGQUIT'); // immediate shutdown
-      const until = Date.now() + 5_000;
-      const pause = new Int32Array(new SharedArrayBuffer(4));
-      while (Date.now() < until) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        Atomics.wait(pause, 0, 0, 50);
-      }
-    }
-  } catch {
-    // not running
-  }
-  rmSync(baseDir, { recursive: true, force: true, maxRetries: 3 });
+/** SIGQUIT (immediate shutdown) the postmaster, wait briefly, delete the dir. */
+function stopAndRemove(baseDir: string, dataDir: string): void {
+  killAndRemove(baseDir, join(dataDir, 'postmaster.pid'), 'SIGQUIT');
   live.delete(baseDir);
 }
 
-function emergencyCleanup(): void {
-  for (const [baseDir, dataDir] of [...live]) killAndRemove(baseDir, dataDir);
-  for (const dir of stagedDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
-
 function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', emergencyCleanup);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      emergencyCleanup();
-      process.kill(process.pid, sig);
-    });
-  }
+  if (hooked) return;
+  hooked = true;
+  onProcessExit(() => {
+    for (const [baseDir, dataDir] of [...live]) stopAndRemove(baseDir, dataDir);
+    for (const dir of stagedDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
 }
 
 export { freePort };
@@ -162,7 +137,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
     };
     return cluster;
   } catch (e) {
-    killAndRemove(baseDir, dataDir);
+    stopAndRemove(baseDir, dataDir);
     throw e;
   }
 }

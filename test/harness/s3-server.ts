@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/core/free-port.js';
+import { onProcessExit } from './exit-cleanup.js';
 import { repoRoot } from './pg-cluster.js';
 
 export interface S3Server {
@@ -35,7 +36,7 @@ let hookInstalled = false;
 function installExitHook(): void {
   if (hookInstalled) return;
   hookInstalled = true;
-  process.once('exit', () => {
+  onProcessExit(() => {
     for (const child of running) child.kill('SIGKILL');
   });
 }
