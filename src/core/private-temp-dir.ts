@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onProcessExit } from './on-process-exit.js';
 
 const live = new Set<string>();
 let hooksInstalled = false;
@@ -17,14 +18,7 @@ function removeAllNow(): void {
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.once('exit', removeAllNow);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      removeAllNow();
-      // Then die of the same signal, as without a handler (unless someone else handles it).
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    });
-  }
+  onProcessExit(removeAllNow);
 }
 
 export interface PrivateTempDir {

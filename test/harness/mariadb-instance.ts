@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Connection } from 'mysql2/promise';
 import { freePort } from '../../src/core/free-port.js';
+import { onProcessExit } from '../../src/core/on-process-exit.js';
 import { resolveRunAs, spawnOptionsFor } from '../../src/core/os-user.js';
 import type { OsUser } from '../../src/core/os-user.js';
 import { requireTool } from '../../src/engine/mysql/binaries.js';
@@ -15,7 +16,7 @@ import type { MysqlConnectionOptions } from '../../src/engine/mysql/connection.j
 import { FLAVOURS } from '../../src/engine/mysql/flavours.js';
 import { startMysqld } from '../../src/engine/mysql/instance.js';
 import type { MysqldHandle } from '../../src/engine/mysql/instance.js';
-import { killAndRemove, onProcessExit } from './exit-cleanup.js';
+import { killAndRemove } from './kill-and-remove.js';
 import { makeTempDir } from './pg-cluster.js';
 
 const run = promisify(execFile);
@@ -43,7 +44,7 @@ export interface StartMariadbOptions {
   args?: string[];
 }
 
-// Servers are detached (they outlive us): exit-cleanup.ts stops those still here and deletes their dirs.
+// Servers are detached (they outlive us): at exit, those still here are stopped and their dirs deleted.
 const live = new Map<string, string>(); // baseDir → pid file
 let hooked = false;
 

@@ -8,12 +8,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stageSelf } from '../../src/command/lab/stage.js';
 import { freePort } from '../../src/core/free-port.js';
+import { onProcessExit } from '../../src/core/on-process-exit.js';
 import { resolveRunAs, spawnOptionsFor } from '../../src/core/os-user.js';
 import type { OsUser } from '../../src/core/os-user.js';
 import { pgBin } from '../../src/engine/postgres/binaries.js';
 import { initCluster, startInstance } from '../../src/engine/postgres/instance.js';
 import type { PgInstance } from '../../src/engine/postgres/instance.js';
-import { killAndRemove, onProcessExit } from './exit-cleanup.js';
+import { killAndRemove } from './kill-and-remove.js';
 
 /** The repository root: this file is <root>/test/harness/pg-cluster.ts. */
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -56,7 +57,7 @@ function cleanEnv(): Record<string, string> {
   return out;
 }
 
-// Servers are detached (they outlive us): exit-cleanup.ts stops those still here and deletes their dirs.
+// Servers are detached (they outlive us): at exit, those still here are stopped and their dirs deleted.
 const live = new Map<string, string>(); // baseDir → dataDir
 const stagedDirs: string[] = [];
 let hooked = false;

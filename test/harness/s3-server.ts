@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/core/free-port.js';
-import { onProcessExit } from './exit-cleanup.js';
+import { onProcessExit } from '../../src/core/on-process-exit.js';
 import { repoRoot } from './pg-cluster.js';
 
 export interface S3Server {

@@ -1,34 +1,7 @@
-// One safety net for every harness: servers run detached (they outlive the test process), so what
-// each harness registers here is stopped and deleted when the process exits or is interrupted.
+// Stopping a harness's detached server and deleting its directory, synchronously: the harnesses'
+// clean-up at exit (src/core/on-process-exit.ts), and after a failed start.
 
 import { readFileSync, rmSync } from 'node:fs';
-
-const cleanups: Array<() => void> = [];
-let installed = false;
-
-function runAll(): void {
-  for (const c of cleanups.splice(0)) {
-    try {
-      c();
-    } catch {
-      // one failed cleanup must not keep the others from running
-    }
-  }
-}
-
-/** Run `cleanup` (synchronous) once, when the process exits or gets SIGINT/SIGTERM. */
-export function onProcessExit(cleanup: () => void): void {
-  cleanups.push(cleanup);
-  if (installed) return;
-  installed = true;
-  process.once('exit', runAll);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      runAll();
-      process.kill(process.pid, sig);
-    });
-  }
-}
 
 /**
  * Synchronous (usable in an 'exit' hook): send `signal` to the server whose pid is the first line
