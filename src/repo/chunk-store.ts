@@ -163,12 +163,6 @@ export class ChunkWriter {
     );
   }
 
-  /** Store one in-memory buffer as chunks (small files, generated files). */
-  async addBuffer(data: Buffer): Promise<string[]> {
-    const { ids } = await this.addStream([data], data.length);
-    return ids;
-  }
-
   private track(p: Promise<unknown>): void {
     this.pending.add(p);
     p.then(

@@ -116,8 +116,8 @@ describe('encrypted repository', () => {
     const a = randomBytes(1000);
     const b = randomBytes(1000);
     const w = new ChunkWriter(repo, new Set(), 3);
-    const [ia] = await w.addBuffer(a);
-    const [ib] = await w.addBuffer(b);
+    const [ia] = await (await w.addStream([a], a.length)).ids;
+    const [ib] = await (await w.addStream([b], b.length)).ids;
     await w.flush();
     const m1 = manifestOf('20261121T221000Z-F', repo.chunkSize, [{ path: 'a', data: a, chunks: [ia!] }]);
     const m2 = manifestOf('20261121T221500Z-F', repo.chunkSize, [{ path: 'b', data: b, chunks: [ib!] }]);
