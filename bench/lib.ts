@@ -57,6 +57,19 @@ export function timed(argv: string[], env: Record<string, string> = {}, okCodes:
   });
 }
 
+/**
+ * Write every dirty page out (untimed), so a timed command does not pay for the writeback of the
+ * one before it: s3rver, unlike dbtool, never fsyncs what it stores, so without this an S3 restore
+ * would also flush the backup s3rver has just received.
+ */
+export function settle(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('sync', [], { stdio: 'ignore' });
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`sync failed (${code})`))));
+  });
+}
+
 /** Bytes under a path (a file's size, a directory's files summed). */
 export async function du(path: string): Promise<number> {
   const s = await stat(path).catch(() => undefined);

@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, stageDbtool } from '../../test/harness/pg-cluster.js';
-import { alternate, log, mb, median, round, runAs, timed } from '../lib.js';
+import { alternate, log, mb, median, round, runAs, settle, timed } from '../lib.js';
 import type { Step } from '../lib.js';
 import { pgbenchCluster } from '../pgbench-cluster.js';
 
@@ -60,7 +60,9 @@ export async function comparePhysical(label: string, variants: RepoVariant[]): P
         await rm(target, { recursive: true, force: true });
         try {
           await dbtool(['repo', 'init', ...(v.initArgs ?? [])]);
+          await settle();
           const b = await dbtool(['backup', '--type', 'full']);
+          await settle();
           const r = await dbtool(['restore', '--immediate', '--target-dir', target]);
           const t = raw[v.name]!;
           t.b.push(b.seconds);

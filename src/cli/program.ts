@@ -383,23 +383,21 @@ export function buildProgram(): Command {
         if (!mm) throw dbtoolError('USAGE', `--tablespace-map '${m}' is not OID=DIR`, 'Write e.g. --tablespace-map 16384=/srv/ts1');
         map.set(Number(mm[1]), resolve(mm[2]!));
       }
-      const mysqlResult = await withRepo(s, async (repo) => {
+      // One repository open for the whole restore: on S3 each open is a client and round trips.
+      await withRepo(s, async (repo) => {
         // Engines whose backups are applied as a chain restore with their own recipe.
         // The source's recorded engine; for a source with nothing in it yet, the configured one.
         const engine = (await sourceEngine(repo, s.source)) ?? engineFor(s.connection.engine);
-        if (!engine.capabilities.chainRestore) return undefined;
-        const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
-        const target = mysqlTarget(o);
-        return restoreMysql({ repo, source: s.source, targetDir, label: o.backup, force: !!o.force, target, start: o.start ? { port: o.port! } : undefined, replayAs: { user: s.connection.user, password: s.connection.password }, owner, reporter: reporter() });
-      });
-      if (mysqlResult) {
-        printMysqlRestore(mysqlResult, !!globals().json, out);
-        return;
-      }
-      if (o.toPosition !== undefined || o.toGtid !== undefined) throw dbtoolError('USAGE', `${o.toGtid !== undefined ? '--to-gtid' : '--to-position'} applies to MySQL/MariaDB sources only`, 'For PostgreSQL use --to-lsn, --to-time, --to-xid or --to-name');
-      const runAs = resolveRunAs(o.runAs ?? s.runAs);
-      const result = await withRepo(s, (repo) =>
-        restore({
+        if (engine.capabilities.chainRestore) {
+          const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
+          const target = mysqlTarget(o);
+          const mysqlResult = await restoreMysql({ repo, source: s.source, targetDir, label: o.backup, force: !!o.force, target, start: o.start ? { port: o.port! } : undefined, replayAs: { user: s.connection.user, password: s.connection.password }, owner, reporter: reporter() });
+          printMysqlRestore(mysqlResult, !!globals().json, out);
+          return;
+        }
+        if (o.toPosition !== undefined || o.toGtid !== undefined) throw dbtoolError('USAGE', `${o.toGtid !== undefined ? '--to-gtid' : '--to-position'} applies to MySQL/MariaDB sources only`, 'For PostgreSQL use --to-lsn, --to-time, --to-xid or --to-name');
+        const runAs = resolveRunAs(o.runAs ?? s.runAs);
+        const result = await restore({
           repo,
           source: s.source,
           targetDir,
@@ -414,9 +412,9 @@ export function buildProgram(): Command {
           start: o.start ? { port: o.port!, runAs } : undefined,
           owner: runAs,
           reporter: reporter(),
-        }),
-      );
-      printRestore(result, !!globals().json, out);
+        });
+        printRestore(result, !!globals().json, out);
+      });
     });
 
   program

@@ -16,7 +16,6 @@ import type { RecoveryOutcome } from '../../engine/postgres/recovery-wait.js';
 import { findRestorePoint } from '../../engine/postgres/restore-point.js';
 import { getArchiveFile } from '../../repo/archive.js';
 import { materialise } from '../../repo/materialise.js';
-import { readManifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 import { loadCatalog } from '../info/catalog.js';
 import { describeTarget, parseTarget, planRestore } from './plan.js';
@@ -110,7 +109,8 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     namedLsn = await findRestorePoint(target.name, segments, catalog.view.walSegmentSize);
   }
   const plan = planRestore(catalog.points, catalog.view, target, o.label, namedLsn);
-  const manifest = await readManifest(o.repo, o.source, plan.backup.label);
+  // plan.backup is one of catalog.points, made from these manifests (read once: on S3 a read is a round trip).
+  const manifest = catalog.manifests.find((m) => m.label === plan.backup.label)!;
 
   // 2. Where every file goes, tablespaces included.
   const targetDir = resolve(o.targetDir);

@@ -5,17 +5,11 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import type { ListObjectsV2CommandOutput, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { createRequire } from 'node:module';
+import type * as ClientS3 from '@aws-sdk/client-s3';
+import type { ListObjectsV2CommandOutput, S3Client, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
+import type * as HttpHandler from '@smithy/node-http-handler';
 import type { BuildMiddleware } from '@smithy/types';
 import { dbtoolError, isDbtoolError, messageOf } from '../../core/errors.js';
 import { assertValidKey } from '../storage.js';
@@ -30,6 +24,12 @@ const MAX_SOCKETS = 64;
 const PART_SIZE = 8 * 1024 * 1024;
 const PART_QUEUE = 4;
 const UPLOAD_ATTEMPTS = 6;
+
+// The SDK ships CommonJS bundles. require() loads them as such; an ESM import would first scan a
+// bundle's source for its export names (about 20 ms of every S3 command's start, measured).
+const requireCjs = createRequire(import.meta.url);
+const { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client: S3ClientClass } = requireCjs('@aws-sdk/client-s3') as typeof ClientS3;
+const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof HttpHandler;
 
 interface SdkErrorShape {
   name?: string;
@@ -127,11 +127,11 @@ export class S3Storage implements Storage {
       }),
     };
     // One attempt per call: RetryStorage owns backoff and the per-operation deadline.
-    this.client = new S3Client({ ...config, maxAttempts: 1 });
+    this.client = new S3ClientClass({ ...config, maxAttempts: 1 });
     this.client.middlewareStack.add(unsignedPayload, { step: 'build', name: 'dbtoolUnsignedPayload' });
     // Large putStreams are sent once by RetryStorage (a stream cannot be replayed), but each
     // multipart part is a buffer: the SDK's own retries (backoff, same sockets) resend a failed part.
-    this.uploadClient = new S3Client({ ...config, maxAttempts: UPLOAD_ATTEMPTS });
+    this.uploadClient = new S3ClientClass({ ...config, maxAttempts: UPLOAD_ATTEMPTS });
     this.getter = new S3Getter(this.client, loc.bucket, loc.endpoint, loc.forcePathStyle, agents, loc.requestTimeoutMs);
   }
 
@@ -194,6 +194,8 @@ export class S3Storage implements Storage {
     // A failure of the source is the caller's error, not a storage failure: remember it.
     let sourceError: unknown;
     data.once('error', (e) => (sourceError ??= e));
+    // Loaded here, not at the top: only backups upload streams, and a restore need not pay for it.
+    const { Upload } = requireCjs('@aws-sdk/lib-storage') as typeof LibStorage;
     const upload = new Upload({
       client: this.uploadClient,
       partSize: PART_SIZE,
