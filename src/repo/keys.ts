@@ -17,6 +17,8 @@ export const keys = {
   archivePrefix: (source: string): string => `archive/${source}/`,
   /** a MySQL binlog file, by its server name (e.g. binlog.000042) */
   binlog: (source: string, name: string): string => `archive/${source}/binlog/${name}`,
+  /** part `i` of a binlog file stored in parts; part 0 is where a file of one part lives */
+  binlogPart: (source: string, name: string, i: number): string => `archive/${source}/binlog/${name}${i === 0 ? '' : `.part${i}`}`,
   /** its index entry, written after the file: the binlog is archived iff this exists */
   binlogMeta: (source: string, name: string): string => `archive/${source}/binlog/${name}.meta`,
   binlogPrefix: (source: string): string => `archive/${source}/binlog/`,

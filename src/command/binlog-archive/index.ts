@@ -1,14 +1,14 @@
 // `dbtool binlog-archive --once`: rotate the server's binlog, then copy every complete binlog file
 // not yet in the repository into it (write-once objects, each with its index entry written last).
 
+import { stat } from 'node:fs/promises';
 import { dbtoolError } from '../../core/errors.js';
 import type { Reporter } from '../../core/reporter.js';
-import { binlogFileFacts } from '../../engine/mysql/binlog-file.js';
 import { fetchBinlog, listServerBinlogs, rotateBinlog } from '../../engine/mysql/binlog-source.js';
 import { connectMysql, mapMysqlError } from '../../engine/mysql/connection.js';
 import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
 import { serverFacts } from '../../engine/mysql/server-facts.js';
-import { listBinlogs, putBinlog } from '../../repo/binlog-archive.js';
+import { listBinlogs, putBinlogFile } from '../../repo/binlog-archive.js';
 import type { Repository } from '../../repo/repository.js';
 import { claimSource } from '../../repo/source-identity.js';
 
@@ -48,14 +48,13 @@ export async function binlogArchiveOnce(o: BinlogArchiveOptions): Promise<Binlog
         result.skipped++;
         continue;
       }
-      const content = await fetchBinlog(o.connection, facts.flavour, b.name);
-      if (content.length !== b.size) {
-        throw dbtoolError('TOOL_FAILED', `binlog ${b.name} copied as ${content.length} bytes, but the server lists ${b.size}`, 'Retry; check the server log');
-      }
-      const f = binlogFileFacts(content, b.name);
-      await putBinlog(o.repo, o.source, { name: b.name, size: content.length, firstTime: f.firstTime.toISOString(), lastTime: f.lastTime.toISOString(), endPosition: f.endPosition, archivedAt: new Date().toISOString(), lastGtids: f.lastGtids }, content);
+      const { binlog } = await fetchBinlog(o.connection, facts.flavour, b.name, async (path) => {
+        const copied = (await stat(path)).size;
+        if (copied !== b.size) throw dbtoolError('TOOL_FAILED', `binlog ${b.name} copied as ${copied} bytes, but the server lists ${b.size}`, 'Retry; check the server log');
+        return putBinlogFile(o.repo, o.source, b.name, path);
+      });
       result.archived.push(b.name);
-      o.reporter.info(`binlog-archive: ${b.name} (${content.length} bytes, events ${f.firstTime.toISOString()} .. ${f.lastTime.toISOString()})`);
+      o.reporter.info(`binlog-archive: ${b.name} (${binlog.size} bytes, events ${binlog.firstTime} .. ${binlog.lastTime})`);
     }
     return result;
   } finally {

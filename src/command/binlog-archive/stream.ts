@@ -4,21 +4,20 @@
 // so a file that was partly spooled is fetched whole, and an archived one is never fetched again.
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dbtoolError } from '../../core/errors.js';
 import type { Reporter } from '../../core/reporter.js';
 import { requireTool } from '../../engine/mysql/binaries.js';
-import { binlogFileFacts } from '../../engine/mysql/binlog-file.js';
 import { listServerBinlogs } from '../../engine/mysql/binlog-source.js';
 import { connectMysql, writeToolOptionFile } from '../../engine/mysql/connection.js';
 import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
 import { FLAVOURS } from '../../engine/mysql/flavours.js';
 import type { MysqlFlavour } from '../../engine/mysql/flavours.js';
 import { serverFacts } from '../../engine/mysql/server-facts.js';
-import { binlogSeq, listBinlogs, putBinlog } from '../../repo/binlog-archive.js';
+import { binlogSeq, listBinlogs, putBinlogFile } from '../../repo/binlog-archive.js';
 import type { Repository } from '../../repo/repository.js';
 import { claimSource } from '../../repo/source-identity.js';
 
@@ -61,12 +60,10 @@ export async function binlogArchiveStream(o: BinlogStreamOptions): Promise<{ arc
     const names = (await readdir(spool)).filter((n) => binlogSeq(n) !== undefined).sort((a, b) => binlogSeq(a)! - binlogSeq(b)!);
     // The newest spooled file may still grow; the ones before it are complete.
     for (const name of names.slice(0, -1)) {
-      const content = await readFile(join(spool, name));
-      const f = binlogFileFacts(content, name);
-      await putBinlog(o.repo, o.source, { name, size: content.length, firstTime: f.firstTime.toISOString(), lastTime: f.lastTime.toISOString(), endPosition: f.endPosition, archivedAt: new Date().toISOString(), lastGtids: f.lastGtids }, content);
+      const { binlog } = await putBinlogFile(o.repo, o.source, name, join(spool, name));
       await rm(join(spool, name));
       done.push(name);
-      o.reporter.info(`binlog-archive: ${name} (${content.length} bytes, events ${f.firstTime.toISOString()} .. ${f.lastTime.toISOString()})`);
+      o.reporter.info(`binlog-archive: ${name} (${binlog.size} bytes, events ${binlog.firstTime} .. ${binlog.lastTime})`);
     }
   };
   try {

@@ -14,7 +14,7 @@ import { acquireLock, acquireLockKey, liveLocks } from '../../repo/lock.js';
 import { loadManifests } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
-import { listBinlogs } from '../../repo/binlog-archive.js';
+import { deleteBinlog, listBinlogs } from '../../repo/binlog-archive.js';
 import { binlogsToExpire } from './binlog-plan.js';
 import { archiveToExpire, planExpire, unreferencedChunks } from './plan.js';
 import type { ExpirePlan, RetentionPolicy } from './plan.js';
@@ -92,11 +92,8 @@ export async function expire(o: ExpireOptions): Promise<ExpireResult> {
 
     // 3. Archive files no kept backup needs.
     for (const f of archive) await o.repo.storage.delete(f.key);
-    // Binlogs: the index entry first (the file is archived iff it exists), then the file.
-    for (const b of binlogs) {
-      await o.repo.storage.delete(keys.binlogMeta(o.source, b.name));
-      await o.repo.storage.delete(keys.binlog(o.source, b.name));
-    }
+    // Binlogs: each index entry first (the file is archived iff it exists), then the file's parts.
+    for (const b of binlogs) await deleteBinlog(o.repo, o.source, b);
 
     // 4. Chunks, only while no backup anywhere in the repository runs.
     const gc = await acquireLockKey(o.repo, keys.gcLock, 'chunk collection', `expire --source ${o.source}`);

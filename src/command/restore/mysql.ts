@@ -3,7 +3,7 @@
 // start the server on 127.0.0.1, and replay archived binlogs up to a recovery target.
 
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dbtoolError } from '../../core/errors.js';
@@ -16,7 +16,8 @@ import { binlogDatetime, replayBinlogs } from '../../engine/mysql/binlog-replay.
 import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
 import { startMysqld } from '../../engine/mysql/instance.js';
 import { prepareBackup } from '../../engine/mysql/prepare.js';
-import { getBinlog, listBinlogs } from '../../repo/binlog-archive.js';
+import { listBinlogs, writeBinlogFile } from '../../repo/binlog-archive.js';
+import type { ArchivedBinlog } from '../../repo/binlog-archive.js';
 import { materialise } from '../../repo/materialise.js';
 import { loadManifests } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
@@ -96,10 +97,11 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<MysqlRestore
   // 1. Decide before writing: the backup and its chain.
   const manifests = await loadManifests(o.repo, o.source);
   let pitr: MysqlPitrPlan | undefined;
+  const archived = new Map<string, ArchivedBinlog>();
   if (o.target.kind !== 'none') {
     if (!o.start) throw dbtoolError('USAGE', 'a recovery target replays binlogs into the restored server, which needs --start and --port', 'Add --start --port PORT');
-    const archived = await listBinlogs(o.repo, o.source);
-    pitr = planMysqlPitr(manifests, archived.map((b) => ({ name: b.name, seq: b.seq, size: b.size, lastTime: new Date(b.lastTime), lastGtids: b.lastGtids })), o.target, o.label, o.source);
+    for (const b of await listBinlogs(o.repo, o.source)) archived.set(b.name, b);
+    pitr = planMysqlPitr(manifests, [...archived.values()].map((b) => ({ name: b.name, seq: b.seq, size: b.size, lastTime: new Date(b.lastTime), lastGtids: b.lastGtids })), o.target, o.label, o.source);
   }
   const chosen = pitr?.backup ?? chooseMysqlBackup(manifests, o.label, o.source);
   const chain = chainOf(chosen, manifests);
@@ -163,7 +165,7 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<MysqlRestore
     const paths: string[] = [];
     for (const b of pitr.files) {
       const p = join(binlogDir, b.name);
-      await writeFile(p, await getBinlog(o.repo, o.source, b.name), { mode: 0o600 });
+      await writeBinlogFile(o.repo, o.source, archived.get(b.name)!, p);
       paths.push(p);
     }
     const stop =

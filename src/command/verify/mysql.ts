@@ -1,10 +1,9 @@
 // verify for MySQL sources: each backup's chain is complete, and the archived binlogs are intact
 // (content against the sha256 of their index entry) and contiguous from the oldest backup on.
 
-import { createHash } from 'node:crypto';
 import { isDbtoolError, messageOf } from '../../core/errors.js';
 import { engineFor } from '../../engine/engine.js';
-import { getBinlog, listBinlogs } from '../../repo/binlog-archive.js';
+import { checkBinlog, listBinlogs } from '../../repo/binlog-archive.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
 
@@ -26,8 +25,7 @@ export async function binlogProblems(repo: Repository, source: string, manifests
   const binlogs = await listBinlogs(repo, source);
   for (const b of binlogs) {
     try {
-      const content = await getBinlog(repo, source, b.name);
-      if (createHash('sha256').update(content).digest('hex') !== b.sha256) problems.push(`binlog ${b.name} does not match its index entry`);
+      await checkBinlog(repo, source, b);
     } catch (e) {
       if (!isDbtoolError(e)) throw e;
       problems.push(`binlog ${b.name}: ${messageOf(e)}`);

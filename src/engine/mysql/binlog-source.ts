@@ -2,7 +2,7 @@
 // protocol (mariadb-binlog/mysqlbinlog --read-from-remote-server --raw).
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
@@ -29,8 +29,8 @@ export async function listServerBinlogs(conn: Connection): Promise<ServerBinlog[
   return (rows as Array<{ Log_name: string; File_size: number | string }>).map((r) => ({ name: r.Log_name, size: Number(r.File_size) }));
 }
 
-/** One binlog file's bytes, copied from the server. */
-export async function fetchBinlog(o: MysqlConnectionOptions, flavour: MysqlFlavour, name: string): Promise<Buffer> {
+/** One binlog file copied from the server into a private temporary file, handed to `use`, then removed. */
+export async function fetchBinlog<T>(o: MysqlConnectionOptions, flavour: MysqlFlavour, name: string, use: (path: string) => Promise<T>): Promise<T> {
   const tool = requireTool(FLAVOURS[flavour].binlog, 'the binlog tool', FLAVOURS[flavour].clientPackage);
   const optionFile = await writeToolOptionFile(o);
   const dir = await mkdtemp(join(tmpdir(), 'dbtool-binlog-'));
@@ -44,7 +44,7 @@ export async function fetchBinlog(o: MysqlConnectionOptions, flavour: MysqlFlavo
       child.on('close', (c) => resolve({ code: c, stderr: err }));
     });
     if (code !== 0) throw dbtoolError('TOOL_FAILED', `copying binlog ${name} failed (exit ${code}): ${stderr.trim().split('\n').slice(-2).join(' | ')}`, 'The user needs the REPLICATION SLAVE privilege; check the server log');
-    return await readFile(join(dir, name));
+    return await use(join(dir, name));
   } finally {
     await optionFile.remove();
     await rm(dir, { recursive: true, force: true });
