@@ -13,15 +13,17 @@ import { logicalSuite } from './suites/logical.js';
 import { mysqlSuite } from './suites/mysql.js';
 import { s3Suite } from './suites/s3.js';
 import { sampleSuite } from './suites/sample.js';
+import { walSuite } from './suites/wal.js';
 
 /** Every suite in the order `all` runs them; `pg` is bench/run.ts's own. */
-export const SUITE_NAMES = ['pg', 's3', 'crypto', 'logical', 'sample', 'lab', 'mysql'] as const;
+export const SUITE_NAMES = ['pg', 's3', 'crypto', 'logical', 'wal', 'sample', 'lab', 'mysql'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 const suites: Record<Exclude<SuiteName, 'pg'>, Suite | undefined> = {
   s3: s3Suite,
   crypto: cryptoSuite,
   logical: logicalSuite,
+  wal: walSuite,
   sample: sampleSuite,
   lab: labSuite,
   mysql: mysqlSuite,

@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 // Entry point: run the CLI, catch every failure in this one place, print one clear line, exit.
+// `wal-push --async` first looks in its spool: a segment already pushed ahead returns at once,
+// before the rest of dbtool is loaded (spool.ts says why).
 
-import { CommanderError } from '@commander-js/extra-typings';
-import { buildProgram } from './cli/program.js';
-import { EXIT_FAILURE, EXIT_USAGE, isDbtoolError, messageOf } from './core/errors.js';
+import { asyncPushOfProcess, consumeMarker } from './command/wal-push/spool.js';
+
+const fast = asyncPushOfProcess();
+if (fast && (await consumeMarker(fast))) process.exit(0);
+
+const { CommanderError } = await import('@commander-js/extra-typings');
+const { buildProgram } = await import('./cli/program.js');
+const { EXIT_FAILURE, EXIT_USAGE, isDbtoolError, messageOf } = await import('./core/errors.js');
 
 async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');

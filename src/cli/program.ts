@@ -40,6 +40,9 @@ import { verify } from '../command/verify/index.js';
 import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.js';
 import { walGet } from '../command/wal-get/index.js';
 import { walPush } from '../command/wal-push/index.js';
+import { AHEAD_MAX, walPushAhead } from '../command/wal-push/ahead.js';
+import { asyncPushOfProcess } from '../command/wal-push/spool.js';
+import type { AsyncPushArgs } from '../command/wal-push/spool.js';
 import { settingsView } from '../command/config-show/index.js';
 import { ConsoleSession } from '../command/console/session.js';
 import { sampleData } from '../command/sample-data/index.js';
@@ -119,6 +122,22 @@ function mysqlTarget(o: { toTime?: string; toPosition?: string; toGtid?: string;
   if (o.toTime !== undefined) return { kind: 'time', time: parseZonedTime(o.toTime).date, text: o.toTime };
   if (o.toPosition !== undefined) return { kind: 'position', point: parseBinlogPosition(o.toPosition), text: o.toPosition };
   return { kind: 'none' };
+}
+
+/**
+ * What `wal-push --async` needs, read as the fast path in bin.ts reads it (command line and
+ * environment), and refused unless that names the repository and source the settings name.
+ */
+function asyncPushFor(s: Settings, spool: string | undefined): AsyncPushArgs {
+  const hint = "Write archive_command = 'dbtool --repo REPO [--source NAME] wal-push --async --spool DIR %p'";
+  if (spool === undefined) throw dbtoolError('USAGE', '--async needs --spool DIR, where it notes the segments it pushed ahead', hint);
+  const args = asyncPushOfProcess();
+  const settled = JSON.stringify([absoluteRepo(requireRepo(s)), s.source]);
+  if (!args || args.identity !== settled) {
+    // Its notes must stay valid for the repository they were written for: a file can change between calls.
+    throw dbtoolError('USAGE', `--async needs the repository and source on the command line or in DBTOOL_REPO/DBTOOL_SOURCE, with no config or .env file (here: repository from ${s.origins.repo}, source from ${s.origins.source ?? 'the default'})`, hint);
+  }
+  return args;
 }
 
 /** The repository location as other processes (archive/restore_command) must see it. */
@@ -312,11 +331,17 @@ export function buildProgram(): Command {
 
   program
     .command('wal-push')
-    .description("archive one WAL file (archive_command = 'dbtool wal-push %p')")
+    .description("archive one WAL file (archive_command = 'dbtool --repo REPO wal-push %p')")
     .argument('<path>', 'the WAL file (%p)')
-    .action(async (path) => {
+    .option('--async', `then push up to ${AHEAD_MAX} more segments PostgreSQL has ready, each noted in --spool, so their own calls return at once (needs --repo on the line)`)
+    .option('--spool <dir>', 'with --async: a directory the server user owns, for the notes (e.g. /var/spool/dbtool)')
+    .action(async (path, o) => {
       const s = settings();
-      await withRepo(s, (repo) => walPush({ repo, source: s.source, path }));
+      const ahead = o.async ? asyncPushFor(s, o.spool) : undefined;
+      await withRepo(s, async (repo) => {
+        await walPush({ repo, source: s.source, path });
+        if (ahead) await walPushAhead({ repo, source: s.source, args: ahead, reporter: reporter() });
+      });
     });
 
   program

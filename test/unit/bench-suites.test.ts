@@ -17,6 +17,6 @@ describe('selectedSuites', () => {
   });
 
   it('refuses an unknown suite, naming it and the known ones', () => {
-    assert.throws(() => selectedSuites('s3,nope'), /unknown suite\(s\) in BENCH_SUITES: nope \(known: pg, s3, crypto, logical, sample, lab, mysql, all\)/);
+    assert.throws(() => selectedSuites('s3,nope'), /unknown suite\(s\) in BENCH_SUITES: nope \(known: pg, s3, crypto, logical, wal, sample, lab, mysql, all\)/);
   });
 });

@@ -1,0 +1,129 @@
+// The spool of `wal-push --async`: a marker file per WAL segment pushed ahead of PostgreSQL's
+// request, so that request returns at once. Node builtins only: bin.ts reads markers before it
+// loads the rest of dbtool (about 200 ms of start-up that would otherwise cap archiving at a few
+// segments per second).
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+
+/** A marker older than this is not trusted: the look-ahead is for segments asked for soon. */
+export const MARKER_TTL_MS = 10 * 60 * 1000;
+
+/** What `wal-push --async` is given on the archive_command line. */
+export interface AsyncPushArgs {
+  spool: string;
+  /** the WAL file (%p), absolute */
+  path: string;
+  /** which repository and source the segments go to: the markers are valid for this only */
+  identity: string;
+}
+
+export interface SpoolMarker {
+  identity: string;
+  /** the WAL file as it was when pushed */
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  pushedAt: number;
+}
+
+const WITH_VALUE = new Set(['--repo', '--source', '--spool', '--config', '--db', '--database']);
+const FLAGS = new Set(['--async', '--quiet', '--json', '--debug']);
+
+/**
+ * The async push named by a dbtool command line (argv after node and the script) and environment,
+ * or undefined when it is not `wal-push --async --spool DIR` with the repository given by --repo
+ * or DBTOOL_REPO and no config file. Repository and source then come from the line or the
+ * environment, as settings take them: a config file can change between two calls, the server's
+ * environment cannot.
+ */
+export function asyncPushArgs(argv: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>): AsyncPushArgs | undefined {
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (WITH_VALUE.has(name)) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined || values.has(name)) return undefined;
+      values.set(name, value);
+    } else if (FLAGS.has(arg)) flags.add(arg);
+    else if (arg.startsWith('-')) return undefined;
+    else positional.push(arg);
+  }
+  const repo = values.get('--repo') ?? env.DBTOOL_REPO;
+  const spool = values.get('--spool');
+  if (positional.length !== 2 || positional[0] !== 'wal-push' || !flags.has('--async') || !repo || !spool) return undefined;
+  if (values.has('--config') || env.DBTOOL_CONFIG !== undefined) return undefined;
+  const repoLocation = /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || isAbsolute(repo) ? repo : resolve(cwd, repo);
+  return { spool: resolve(cwd, spool), path: resolve(cwd, positional[1]!), identity: JSON.stringify([repoLocation, values.get('--source') ?? env.DBTOOL_SOURCE ?? 'main']) };
+}
+
+/** asyncPushArgs for this process; none where a .env file (which settings read too) could name another repository or source. */
+export function asyncPushOfProcess(): AsyncPushArgs | undefined {
+  if (existsSync(join(process.cwd(), '.env'))) return undefined;
+  return asyncPushArgs(process.argv.slice(2), process.cwd(), process.env);
+}
+
+export function markerPath(spool: string, walName: string): string {
+  return join(spool, `${walName}.ok`);
+}
+
+/** Pure: whether a marker vouches for the file now at the path, for this identity, at `now`. */
+export function markerVouches(marker: SpoolMarker, file: Pick<Stats, 'size' | 'mtimeMs' | 'ino'>, identity: string, now: number): boolean {
+  return marker.identity === identity && marker.size === file.size && marker.mtimeMs === file.mtimeMs && marker.ino === file.ino && now - marker.pushedAt >= 0 && now - marker.pushedAt < MARKER_TTL_MS;
+}
+
+/** Whether the spool holds a marker vouching for the WAL file at `walPath`; any doubt is false. */
+export async function spoolVouches(spool: string, walPath: string, identity: string, now = Date.now()): Promise<boolean> {
+  try {
+    const marker = JSON.parse(await readFile(markerPath(spool, basename(walPath)), 'utf8')) as SpoolMarker;
+    return markerVouches(marker, await stat(walPath), identity, now);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The fast path: if the spool vouches that this segment is already in the repository, remove the
+ * marker (PostgreSQL asks once per success) and say so. Any doubt or failure answers false, and
+ * the caller pushes the file as usual.
+ */
+export async function consumeMarker(args: AsyncPushArgs, now = Date.now()): Promise<boolean> {
+  if (!(await spoolVouches(args.spool, args.path, args.identity, now))) return false;
+  try {
+    await unlink(markerPath(args.spool, basename(args.path)));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Forget a segment's marker (after it was pushed the slow way: a marker left behind would be stale). */
+export async function dropMarker(spool: string, walName: string): Promise<void> {
+  await unlink(markerPath(spool, walName)).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+}
+
+/**
+ * Record that the WAL file with these stats is durably in the repository. Written whole and renamed
+ * into place; not fsynced: a marker lost in a crash only means that segment is pushed again.
+ */
+export async function writeMarker(spool: string, walName: string, file: Pick<Stats, 'size' | 'mtimeMs' | 'ino'>, identity: string): Promise<void> {
+  await mkdir(spool, { recursive: true, mode: 0o700 });
+  const marker: SpoolMarker = { identity, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, pushedAt: Date.now() };
+  const tmp = join(spool, `.${walName}.${randomBytes(4).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(marker));
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, markerPath(spool, walName));
+}
