@@ -41,7 +41,7 @@ import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.
 import { walGet } from '../command/wal-get/index.js';
 import { walPush } from '../command/wal-push/index.js';
 import { AHEAD_MAX, walPushAhead } from '../command/wal-push/ahead.js';
-import { asyncPushOfProcess } from '../command/wal-push/spool.js';
+import { asyncPushOfProcess, prepareSpool } from '../command/wal-push/spool.js';
 import type { AsyncPushArgs } from '../command/wal-push/spool.js';
 import { settingsView } from '../command/config-show/index.js';
 import { ConsoleSession } from '../command/console/session.js';
@@ -333,11 +333,13 @@ export function buildProgram(): Command {
     .command('wal-push')
     .description("archive one WAL file (archive_command = 'dbtool --repo REPO wal-push %p')")
     .argument('<path>', 'the WAL file (%p)')
-    .option('--async', `then push up to ${AHEAD_MAX} more segments PostgreSQL has ready, each noted in --spool, so their own calls return at once (needs --repo on the line)`)
+    .option('--async', `then push up to ${AHEAD_MAX} more segments PostgreSQL has ready, each noted in --spool, so their own calls return at once (the repository on the line or in DBTOOL_REPO)`)
     .option('--spool <dir>', 'with --async: a directory the server user owns, for the notes (e.g. /var/spool/dbtool)')
     .action(async (path, o) => {
       const s = settings();
       const ahead = o.async ? asyncPushFor(s, o.spool) : undefined;
+      // An unusable spool would make every call push the same segments ahead again: refuse it first.
+      if (ahead) await prepareSpool(ahead.spool);
       await withRepo(s, async (repo) => {
         await walPush({ repo, source: s.source, path });
         if (ahead) await walPushAhead({ repo, source: s.source, args: ahead, reporter: reporter() });

@@ -120,6 +120,10 @@ describe('wal-push --async', () => {
     await writeFile(config, `repo: ${repo2}\nsource: other\n`);
     assertOneLine(await own(['--config', config, 'wal-push', '--async', '--spool', spool2, join(wal, s4)]), 2, /--async needs the repository and source on the command line or in DBTOOL_REPO\/DBTOOL_SOURCE, with no config/);
     assertOneLine(await own(['--config', config, '--repo', repo2, 'wal-push', '--async', '--spool', spool2, join(wal, s4)]), 2, /source from config file/);
+    // A spool it cannot write notes in is refused before anything is pushed.
+    const notADir = join(work, 'spool-file');
+    await writeFile(notADir, 'x');
+    assertOneLine(await own(['--repo', repo2, 'wal-push', '--async', '--spool', notADir, join(wal, s4)]), 2, /the spool directory .* cannot be used/);
     assert.deepEqual(await readdir(spool2), [`${s4}.ok`]);
   });
 });

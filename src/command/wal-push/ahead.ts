@@ -39,7 +39,12 @@ export function segmentsAhead(statusEntries: readonly string[], asked: string, m
  */
 export async function walPushAhead(o: WalPushAheadOptions): Promise<string[]> {
   const walDir = dirname(o.args.path);
-  await dropMarker(o.args.spool, basename(o.args.path));
+  try {
+    await dropMarker(o.args.spool, basename(o.args.path));
+  } catch (e) {
+    o.reporter.warn(`wal-push --async: cannot remove the note for ${basename(o.args.path)} (${messageOf(e)}); nothing pushed ahead`);
+    return [];
+  }
   let entries: string[];
   try {
     entries = await readdir(join(walDir, 'archive_status'));

@@ -1,13 +1,14 @@
 // The spool of `wal-push --async`: a marker file per WAL segment pushed ahead of PostgreSQL's
-// request, so that request returns at once. Node builtins only: bin.ts reads markers before it
-// loads the rest of dbtool (about 200 ms of start-up that would otherwise cap archiving at a few
-// segments per second).
+// request, so that request returns at once. Node builtins (and the error catalogue, itself
+// dependency-free) only: bin.ts reads markers before it loads the rest of dbtool (about 200 ms of
+// start-up that would otherwise cap archiving at a few segments per second).
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { access, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { dbtoolError, messageOf } from '../../core/errors.js';
 
 /** A marker older than this is not trusted: the look-ahead is for segments asked for soon. */
 export const MARKER_TTL_MS = 10 * 60 * 1000;
@@ -101,6 +102,16 @@ export async function consumeMarker(args: AsyncPushArgs, now = Date.now()): Prom
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Create the spool directory if needed (0700) and make sure this user can write notes in it. */
+export async function prepareSpool(spool: string): Promise<void> {
+  try {
+    await mkdir(spool, { recursive: true, mode: 0o700 });
+    await access(spool, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    throw dbtoolError('CONFIG_INVALID', `the spool directory ${spool} cannot be used (${messageOf(e)})`, "Create it for the server's OS user (e.g. install -d -o postgres -m 700 /var/spool/dbtool), or drop --async");
   }
 }
 
