@@ -24,6 +24,9 @@ describe('wal-push --async', () => {
     const line = ['wal-push', '--async', '--spool', '/s', SEG];
     assert.equal(asyncPushArgs(line, '/', { DBTOOL_REPO: '/r', DBTOOL_SOURCE: 'db2' })?.identity, JSON.stringify(['/r', 'db2']));
     assert.equal(asyncPushArgs(['--repo', '/line', '--source', 'main', ...line], '/', { DBTOOL_REPO: '/r', DBTOOL_SOURCE: 'db2' })?.identity, JSON.stringify(['/line', 'main']));
+    // Empty is unset, as in settings.
+    assert.equal(asyncPushArgs(['--repo', '/r', ...line], '/', { DBTOOL_SOURCE: '', DBTOOL_CONFIG: '' })?.identity, JSON.stringify(['/r', 'main']));
+    assert.equal(asyncPushArgs(line, '/', { DBTOOL_REPO: '' }), undefined);
   });
 
   it('is not an async push without --async, --spool or a repository, with a config file, or with anything it does not know', () => {

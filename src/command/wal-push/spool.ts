@@ -57,12 +57,13 @@ export function asyncPushArgs(argv: readonly string[], cwd: string, env: Readonl
     else if (arg.startsWith('-')) return undefined;
     else positional.push(arg);
   }
-  const repo = values.get('--repo') ?? env.DBTOOL_REPO;
+  // Settings take an empty variable as unset; so does this.
+  const repo = values.get('--repo') ?? (env.DBTOOL_REPO || undefined);
   const spool = values.get('--spool');
   if (positional.length !== 2 || positional[0] !== 'wal-push' || !flags.has('--async') || !repo || !spool) return undefined;
-  if (values.has('--config') || env.DBTOOL_CONFIG !== undefined) return undefined;
+  if (values.has('--config') || env.DBTOOL_CONFIG) return undefined;
   const repoLocation = /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || isAbsolute(repo) ? repo : resolve(cwd, repo);
-  return { spool: resolve(cwd, spool), path: resolve(cwd, positional[1]!), identity: JSON.stringify([repoLocation, values.get('--source') ?? env.DBTOOL_SOURCE ?? 'main']) };
+  return { spool: resolve(cwd, spool), path: resolve(cwd, positional[1]!), identity: JSON.stringify([repoLocation, values.get('--source') ?? (env.DBTOOL_SOURCE || 'main')]) };
 }
 
 /** asyncPushArgs for this process; none where a .env file (which settings read too) could name another repository or source. */
