@@ -1,7 +1,7 @@
 // The command line: argv → settings → a command, and its result → text or JSON on stdout.
 
 import { realpathSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { dbtoolError, EXIT_ABORT_RECOVERY, isDbtoolError, messageOf } from '../core/errors.js';
 import { resolveRunAs } from '../core/os-user.js';
@@ -14,6 +14,7 @@ import type { MysqlConnectionOptions } from '../engine/mysql/connection.js';
 import { parseBinlogPosition, parseGtidList } from '../command/restore/mysql-plan.js';
 import type { MysqlTarget } from '../command/restore/mysql-plan.js';
 import { parseZonedTime } from '../core/time.js';
+import { absoluteLocation } from '../core/repo-location.js';
 import { backupMysql } from '../command/backup/mysql.js';
 import { restoreMysql, sourceEngine } from '../command/restore/mysql.js';
 import { binlogArchiveOnce } from '../command/binlog-archive/index.js';
@@ -142,7 +143,7 @@ function asyncPushFor(s: Settings, spool: string | undefined): AsyncPushArgs {
 
 /** The repository location as other processes (archive/restore_command) must see it. */
 function absoluteRepo(location: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) || isAbsolute(location) ? location : resolve(location);
+  return absoluteLocation(location, process.cwd());
 }
 
 function shellQuote(s: string): string {

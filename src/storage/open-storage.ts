@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dbtoolError } from '../core/errors.js';
+import { isLocationUrl } from '../core/repo-location.js';
 import { PosixStorage } from './posix/posix-storage.js';
 import { RetryStorage } from './retry-storage.js';
 import { parseS3Location } from './s3/s3-location.js';
@@ -23,7 +24,7 @@ export function openStorage(location: string, cwd = process.cwd(), options: Open
     return new RetryStorage(s3, { deadlineMs: loc.deadlineMs, endpoint: `${s3.location} at ${s3.endpointName}` });
   }
   if (/^file:\/\//i.test(location)) return new PosixStorage(fileURLToPath(location));
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+  if (isLocationUrl(location)) {
     throw dbtoolError('USAGE', `unknown repository URL scheme in '${location}'`, 'Use a local path, file:// or s3://');
   }
   return new PosixStorage(resolve(cwd, location));

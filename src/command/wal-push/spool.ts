@@ -1,14 +1,15 @@
 // The spool of `wal-push --async`: a marker file per WAL segment pushed ahead of PostgreSQL's
-// request, so that request returns at once. Node builtins (and the error catalogue, itself
-// dependency-free) only: bin.ts reads markers before it loads the rest of dbtool (about 200 ms of
+// request, so that request returns at once. Node builtins (and two core modules that import
+// nothing else) only: bin.ts reads markers before it loads the rest of dbtool (about 200 ms of
 // start-up that would otherwise cap archiving at a few segments per second).
 
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { constants, existsSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { dbtoolError, messageOf } from '../../core/errors.js';
+import { absoluteLocation } from '../../core/repo-location.js';
 
 /** A marker older than this is not trusted: the look-ahead is for segments asked for soon. */
 export const MARKER_TTL_MS = 10 * 60 * 1000;
@@ -62,8 +63,7 @@ export function asyncPushArgs(argv: readonly string[], cwd: string, env: Readonl
   const spool = values.get('--spool');
   if (positional.length !== 2 || positional[0] !== 'wal-push' || !flags.has('--async') || !repo || !spool) return undefined;
   if (values.has('--config') || env.DBTOOL_CONFIG) return undefined;
-  const repoLocation = /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || isAbsolute(repo) ? repo : resolve(cwd, repo);
-  return { spool: resolve(cwd, spool), path: resolve(cwd, positional[1]!), identity: JSON.stringify([repoLocation, values.get('--source') ?? (env.DBTOOL_SOURCE || 'main')]) };
+  return { spool: resolve(cwd, spool), path: resolve(cwd, positional[1]!), identity: JSON.stringify([absoluteLocation(repo, cwd), values.get('--source') ?? (env.DBTOOL_SOURCE || 'main')]) };
 }
 
 /** asyncPushArgs for this process; none where a .env file (which settings read too) could name another repository or source. */
