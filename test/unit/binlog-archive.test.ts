@@ -119,10 +119,23 @@ describe('binlog archive in parts', () => {
     await storage.put(part2, repo.encode('archive', part2, Buffer.alloc(8192, 7)));
     await assert.rejects(checkBinlog(repo, 'main', b!), (e: unknown) => code('REPO_INVALID')(e) && /binlog binlog\.000003/.test((e as Error).message));
     await assert.rejects(writeBinlogFile(repo, 'main', b!, join(dir, 'out-damaged')), code('REPO_INVALID'));
+    // A part of the wrong length is named as such.
+    await storage.delete(part2);
+    await storage.put(part2, repo.encode('archive', part2, Buffer.alloc(100, 7)));
+    await assert.rejects(checkBinlog(repo, 'main', b!), (e: unknown) => code('REPO_INVALID')(e) && /has 100 bytes, its index entry says 8192/.test((e as Error).message));
     await storage.delete(part2);
     await assert.rejects(checkBinlog(repo, 'main', b!), code('STORAGE_NOT_FOUND'));
     await storage.put(part2, original);
     await checkBinlog(repo, 'main', b!);
+  });
+
+  it('an index entry with an impossible part size is damaged, not read', async () => {
+    const { storage, repo } = await setup();
+    const { binlog } = await putBinlogFile(repo, 'main', 'binlog.000009', await file('a', binlogBytes(100, 500)), { partSize: 8192 });
+    const metaKey = keys.binlogMeta('main', 'binlog.000009');
+    await storage.delete(metaKey);
+    await storage.put(metaKey, repo.encode('archive', metaKey, Buffer.from(JSON.stringify({ ...binlog, partSize: 0 }))));
+    await assert.rejects(listBinlogs(repo, 'main'), (e: unknown) => code('REPO_INVALID')(e) && /binlog\.000009\.meta is damaged/.test((e as Error).message));
   });
 
   it('encrypted: each part is bound to its key, so swapped parts fail authentication', async () => {
