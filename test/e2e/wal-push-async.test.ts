@@ -4,7 +4,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveRunAs } from '../../src/core/os-user.js';
 import { openInstance } from '../../src/engine/postgres/instance.js';
@@ -35,6 +35,7 @@ describe('wal-push --async', () => {
   after(async () => {
     await restored?.stop('immediate').catch(() => undefined);
     await src?.destroy();
+    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('archives every segment of a burst, pushing ready ones ahead, and a restore to the end has the data', async () => {
