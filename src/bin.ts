@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Entry point: run the CLI, catch every failure in this one place, print one clear line, exit.
-// `wal-push --async` first looks in its spool: a segment already pushed ahead returns at once,
-// before the rest of dbtool is loaded (spool.ts says why).
+// `wal-push --async` and `wal-get --async` first look in their spool: a segment already pushed
+// or fetched ahead is done at once, before the rest of dbtool is loaded (spool.ts says why).
 
+import { asyncGetOfProcess, takePrefetched } from './command/wal-get/prefetch.js';
 import { asyncPushOfProcess, consumeMarker } from './command/wal-push/spool.js';
 
-const fast = asyncPushOfProcess();
-if (fast && (await consumeMarker(fast))) process.exit(0);
+const push = asyncPushOfProcess();
+if (push && (await consumeMarker(push))) process.exit(0);
+const get = asyncGetOfProcess();
+if (get && (await takePrefetched(get))) process.exit(0);
 
 const { CommanderError } = await import('@commander-js/extra-typings');
 const { buildProgram } = await import('./cli/program.js');

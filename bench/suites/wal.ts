@@ -1,8 +1,10 @@
-// Suite `wal`: how fast the archiver drains a backlog of WAL segments through `dbtool wal-push`,
-// one call per segment as PostgreSQL makes them, plain and with --async. Per round: archiving
-// fails on purpose (archive_command = false) while a load writes BENCH_WAL_SEGMENTS segments of
-// real WAL (pgbench-like rows, not switched-away empty files); then archive_command is set to
-// dbtool (a fresh repository) and the wall time until nothing is left ready is measured.
+// Suite `wal`: WAL through dbtool one call per segment, as PostgreSQL makes the calls, plain and
+// with --async. Per round, into a fresh repository: a full backup; then archiving fails on purpose
+// (archive_command = false) while a load writes BENCH_WAL_SEGMENTS segments of real WAL (rows of
+// hashes, not switched-away empty files); then archive_command is set to `wal-push` (or `wal-push
+// --async`) and the wall time until nothing is left ready is measured (archiving); then
+// `restore --start` to the end of the archive, whose recovery fetches every one of those segments
+// through restore_command (`wal-get --async` by default, `--no-prefetch`: plain `wal-get`).
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import type { TestCluster } from '../../test/harness/pg-cluster.js';
 import { alternate, log, mdTable, median, round, runAs, settle, timed } from '../lib.js';
 import type { Step, SuiteResult } from '../lib.js';
 import { BENCH_CLUSTER_SETTINGS, libpqEnv } from '../pgbench-cluster.js';
+import { freePort } from '../../src/core/free-port.js';
+import { openInstance } from '../../src/engine/postgres/instance.js';
 
 const SEGMENTS = Number(process.env.BENCH_WAL_SEGMENTS ?? 48);
 const SEGMENT_MB = 16;
@@ -41,13 +45,18 @@ export async function walSuite(): Promise<SuiteResult> {
   const env = libpqEnv(db);
   const work = await makeTempDir('dbtool-bench-wal-', runAs);
   const perSecond: Record<string, number[]> = { sync: [], async: [] };
+  const recovery: Record<string, number[]> = { sync: [], async: [] };
   const reset = () => {
-    for (const xs of Object.values(perSecond)) xs.length = 0;
+    for (const xs of [...Object.values(perSecond), ...Object.values(recovery)]) xs.length = 0;
   };
   const drain = (mode: 'sync' | 'async') => async (n: number) => {
     const repo = join(work, `repo-${mode}-${n}`);
     const spool = join(work, `spool-${mode}-${n}`);
-    await timed([process.execPath, bin, '--quiet', '--repo', repo, 'repo', 'init'], env);
+    const dbtool = (args: string[]) => timed([process.execPath, bin, '--quiet', '--repo', repo, ...args], env);
+    await dbtool(['repo', 'init']);
+    await setArchiveCommand(db, `${dbtoolCommand(bin)} --repo ${repo} wal-push %p`);
+    await dbtool(['backup', '--type', 'full']);
+    await setArchiveCommand(db, 'false');
     await backlog(db, SEGMENTS);
     const ready = await readyCount(db);
     await settle();
@@ -58,6 +67,14 @@ export async function walSuite(): Promise<SuiteResult> {
     await setArchiveCommand(db, 'false');
     perSecond[mode]!.push(ready / seconds);
     log(`wal: ${mode} drained ${ready} segments in ${round(seconds)} s`);
+    const target = join(work, `restored-${mode}-${n}`);
+    const port = await freePort();
+    await settle();
+    const r = await dbtool(['restore', '--target-dir', target, '--start', '--port', String(port), '--archive-mode', 'off', ...(mode === 'sync' ? ['--no-prefetch'] : [])]);
+    recovery[mode]!.push(r.seconds);
+    log(`wal: ${mode} restore --start to the end of the archive: ${round(r.seconds)} s`);
+    await openInstance({ dataDir: target, port }).stop('immediate');
+    await rm(target, { recursive: true, force: true });
     await rm(repo, { recursive: true, force: true });
     await rm(spool, { recursive: true, force: true });
   };
@@ -79,6 +96,8 @@ export async function walSuite(): Promise<SuiteResult> {
     mbPerSecond: { sync: round(sync * SEGMENT_MB, 0), async: round(asyncRate * SEGMENT_MB, 0) },
     runs: { sync: perSecond.sync!.map((x) => round(x, 1)), async: perSecond.async!.map((x) => round(x, 1)) },
     asyncVsSync: round(asyncRate / sync),
+    restoreSeconds: { plain: round(median(recovery.sync!)), prefetch: round(median(recovery.async!)) },
+    restoreRuns: { plain: recovery.sync!.map((x) => round(x)), prefetch: recovery.async!.map((x) => round(x)) },
     target: null,
     pass: null,
   };
@@ -92,6 +111,6 @@ export async function walSuite(): Promise<SuiteResult> {
         ['dbtool wal-push --async --spool DIR %p', asyncRate, json.mbPerSecond.async],
       ],
     ) +
-    '\n';
+    `\n\nrestore --start to the end of the archive (recovery fetches every segment): ${json.restoreSeconds.plain} s with --no-prefetch, ${json.restoreSeconds.prefetch} s with wal-get --async\n`;
   return { json, md };
 }

@@ -1,7 +1,7 @@
 // The command line: argv → settings → a command, and its result → text or JSON on stdout.
 
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { dbtoolError, EXIT_ABORT_RECOVERY, isDbtoolError, messageOf } from '../core/errors.js';
 import { resolveRunAs } from '../core/os-user.js';
@@ -40,6 +40,8 @@ import { PgLogicalDumper, PgLogicalLoader } from '../engine/postgres/logical.js'
 import { verify } from '../command/verify/index.js';
 import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.js';
 import { walGet } from '../command/wal-get/index.js';
+import { PREFETCH_MAX, PREFETCH_SPOOL, asyncGetOfProcess, prefetchAfter } from '../command/wal-get/prefetch.js';
+import { getArchiveFile } from '../repo/archive.js';
 import { walPush } from '../command/wal-push/index.js';
 import { AHEAD_MAX, walPushAhead } from '../command/wal-push/ahead.js';
 import { asyncPushOfProcess, prepareSpool } from '../command/wal-push/spool.js';
@@ -352,11 +354,23 @@ export function buildProgram(): Command {
     .description("fetch one archived WAL file (restore_command = 'dbtool wal-get %f %p'); exit 1 if it is not archived, 126 on any other failure (stops recovery)")
     .argument('<walname>', 'the file name (%f)')
     .argument('<dest>', 'where to write it (%p)')
-    .action(async (name, dest) => {
+    .option('--async', `then fetch up to ${PREFETCH_MAX} next segments into --spool, where recovery's next calls take them at once (the repository on the line or in DBTOOL_REPO)`)
+    .option('--spool <dir>', 'with --async: a directory of the data directory\'s file system, for the segments fetched ahead')
+    .action(async (name, dest, o) => {
       const s = settings();
+      const ahead = o.async ? asyncGetOfProcess() : undefined;
+      // Fetching ahead only saves time: where it cannot be trusted, recovery goes on without it.
+      const trusted = ahead !== undefined && ahead.identity === JSON.stringify([absoluteRepo(requireRepo(s)), s.source, process.cwd()]);
+      if (o.async && !trusted) reporter().warn('wal-get --async: nothing fetched ahead (it needs --spool, and the repository and source on the command line or in DBTOOL_REPO/DBTOOL_SOURCE, with no config or .env file)');
       let found: boolean;
       try {
-        found = await withRepo(s, (repo) => walGet({ repo, source: s.source, name, dest }));
+        found = await withRepo(s, async (repo) => {
+          const got = await walGet({ repo, source: s.source, name, dest });
+          if (got && trusted) {
+            await prefetchAfter({ args: ahead, fetch: (next) => getArchiveFile(repo, s.source, next) }).catch((e: unknown) => reporter().warn(`wal-get --async: fetching ahead of ${name} stopped (${messageOf(e)})`));
+          }
+          return got;
+        });
       } catch (e) {
         // Exit 1 would tell recovery "not archived" and end it early at this point: any other failure must stop it.
         throw (isDbtoolError(e) ? e : dbtoolError('INTERNAL', `wal-get ${name} failed (${messageOf(e)})`, 'Run it again with --debug and report it', e)).withExitCode(EXIT_ABORT_RECOVERY);
@@ -384,6 +398,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--target-action <action>', 'what the server does at the target').choices(['promote', 'pause', 'shutdown'] as const).default('promote' as const))
     .option('--force', 'delete what is in the target (and tablespace) directories first')
     .option('--start', 'start the restored server (needs --port) and wait until recovery is done')
+    .option('--no-prefetch', "restore_command fetches one WAL file per call, none ahead (wal-get without --async)")
     .option('--port <port>', 'port for --start', intArg('--port', 1, 65535))
     .option('--run-as <user>', 'OS user that owns the files and runs the server when dbtool runs as root (default postgres)')
     .addOption(new Option('--archive-mode <mode>', "'off' keeps the restored server from archiving into the repository").choices(['preserve', 'off'] as const).default('preserve' as const))
@@ -392,7 +407,7 @@ export function buildProgram(): Command {
     .action(async (o, cmd) => {
       const s = settings();
       // Flags of a physical restore that a logical one must refuse (defaults do not count).
-      const physicalFlags = { force: '--force', start: '--start', port: '--port', runAs: '--run-as', targetAction: '--target-action', archiveMode: '--archive-mode', tablespaceMap: '--tablespace-map', tablespaceDir: '--tablespace-dir' } as const;
+      const physicalFlags = { force: '--force', start: '--start', port: '--port', runAs: '--run-as', targetAction: '--target-action', archiveMode: '--archive-mode', tablespaceMap: '--tablespace-map', tablespaceDir: '--tablespace-dir', prefetch: '--no-prefetch' } as const;
       const physicalOnly = Object.entries(physicalFlags).filter(([key]) => cmd.getOptionValueSource(key as keyof typeof physicalFlags) === 'cli').map(([, flag]) => flag);
       const mode = restoreMode({ ...o, physicalOnly });
       if (mode === 'logical') {
@@ -425,6 +440,9 @@ export function buildProgram(): Command {
         }
         if (o.toPosition !== undefined || o.toGtid !== undefined) throw dbtoolError('USAGE', `${o.toGtid !== undefined ? '--to-gtid' : '--to-position'} applies to MySQL/MariaDB sources only`, 'For PostgreSQL use --to-lsn, --to-time, --to-xid or --to-name');
         const runAs = resolveRunAs(o.runAs ?? s.runAs);
+        // restore_command fetches ahead into the data directory's pg_wal (base backups leave out
+        // what is there); not with a config file, which wal-get --async cannot trust.
+        const prefetchSpool = s.configFile || o.prefetch === false ? undefined : join(resolve(targetDir), 'pg_wal', PREFETCH_SPOOL);
         const result = await restore({
           repo,
           source: s.source,
@@ -436,7 +454,8 @@ export function buildProgram(): Command {
           archiveMode: o.archiveMode,
           tablespaceMap: map,
           tablespaceDir: o.tablespaceDir ? resolve(o.tablespaceDir) : undefined,
-          restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"'], repo),
+          restoreCommand: selfCommand(s, prefetchSpool ? ['wal-get', '--async', '--spool', shellQuote(prefetchSpool), '%f', '"%p"'] : ['wal-get', '%f', '"%p"'], repo),
+          prefetchSpool,
           start: o.start ? { port: o.port!, runAs } : undefined,
           owner: runAs,
           reporter: reporter(),

@@ -37,6 +37,8 @@ export interface RestoreOptions {
   /** restore_command for the restored server; %f and %p are PostgreSQL's */
   restoreCommand: string;
   start?: { port: number; runAs: OsUser | undefined };
+  /** restore_command's wal-get --async spool, removed once recovery is over (with start) */
+  prefetchSpool?: string;
   /** owner of the restored files when running as root */
   owner: OsUser | undefined;
   reporter: Reporter;
@@ -156,5 +158,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   o.reporter.info(`restore: starting PostgreSQL on port ${o.start.port} and waiting for recovery`);
   const instance = await startInstance({ dataDir: targetDir, port: o.start.port, runAs: o.start.runAs, wait: 'none' });
   result.recovery = await waitForRecovery(instance, o.action);
+  // What was fetched ahead and not used (past the target) is of no further use.
+  if (o.prefetchSpool) await rm(o.prefetchSpool, { recursive: true, force: true });
   return result;
 }

@@ -1,6 +1,6 @@
 // The spool of `wal-push --async`: a marker file per WAL segment pushed ahead of PostgreSQL's
-// request, so that request returns at once. Node builtins (and two core modules that import
-// nothing else) only: bin.ts reads markers before it loads the rest of dbtool (about 200 ms of
+// request, so that request returns at once. Node builtins (and core modules that import nothing
+// else) only: bin.ts reads markers before it loads the rest of dbtool (about 200 ms of
 // start-up that would otherwise cap archiving at a few segments per second).
 
 import { randomBytes } from 'node:crypto';
@@ -9,7 +9,7 @@ import { constants, existsSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { dbtoolError, messageOf } from '../../core/errors.js';
-import { absoluteLocation } from '../../core/repo-location.js';
+import { readFastLine } from '../../core/fast-line.js';
 
 /** A marker older than this is not trusted: the look-ahead is for segments asked for soon. */
 export const MARKER_TTL_MS = 10 * 60 * 1000;
@@ -32,38 +32,11 @@ export interface SpoolMarker {
   pushedAt: number;
 }
 
-const WITH_VALUE = new Set(['--repo', '--source', '--spool', '--config', '--db', '--database']);
-const FLAGS = new Set(['--async', '--quiet', '--json', '--debug']);
-
-/**
- * The async push named by a dbtool command line (argv after node and the script) and environment,
- * or undefined when it is not `wal-push --async --spool DIR` with the repository given by --repo
- * or DBTOOL_REPO and no config file. Repository and source then come from the line or the
- * environment, as settings take them: a config file can change between two calls, the server's
- * environment cannot.
- */
+/** The async push named by a dbtool command line and environment (readFastLine), or undefined. */
 export function asyncPushArgs(argv: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>): AsyncPushArgs | undefined {
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (WITH_VALUE.has(name)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || values.has(name)) return undefined;
-      values.set(name, value);
-    } else if (FLAGS.has(arg)) flags.add(arg);
-    else if (arg.startsWith('-')) return undefined;
-    else positional.push(arg);
-  }
-  // Settings take an empty variable as unset; so does this.
-  const repo = values.get('--repo') ?? (env.DBTOOL_REPO || undefined);
-  const spool = values.get('--spool');
-  if (positional.length !== 2 || positional[0] !== 'wal-push' || !flags.has('--async') || !repo || !spool) return undefined;
-  if (values.has('--config') || env.DBTOOL_CONFIG) return undefined;
-  return { spool: resolve(cwd, spool), path: resolve(cwd, positional[1]!), identity: JSON.stringify([absoluteLocation(repo, cwd), values.get('--source') ?? (env.DBTOOL_SOURCE || 'main')]) };
+  const line = readFastLine(argv, cwd, env);
+  if (!line || line.words.length !== 2 || line.words[0] !== 'wal-push') return undefined;
+  return { spool: line.spool, path: resolve(cwd, line.words[1]!), identity: JSON.stringify([line.repo, line.source]) };
 }
 
 /** asyncPushArgs for this process; none where a .env file (which settings read too) could name another repository or source. */

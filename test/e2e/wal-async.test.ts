@@ -1,10 +1,12 @@
-// wal-push --async: a real archiver with the async archive_command archives every segment (and a
-// restore to the end of the archive has the source's data); the fast path answers from the spool
-// without opening the repository, and only for the same file, repository and source.
+// wal-push --async and wal-get --async: a real archiver with the async archive_command archives
+// every segment, and a restore (whose restore_command fetches ahead) to the end of the archive has
+// the source's data; each fast path answers from its spool without opening the repository, and
+// only for the same file (or data directory), repository and source.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveRunAs } from '../../src/core/os-user.js';
 import { openInstance } from '../../src/engine/postgres/instance.js';
@@ -13,7 +15,7 @@ import { dbtoolCommand, freePort, makeTempDir, runDbtool, stageDbtool, startClus
 import type { TestCluster } from '../harness/pg-cluster.js';
 import { assertOneLine } from '../harness/assert-one-line.js';
 
-describe('wal-push --async', () => {
+describe('wal-push --async and wal-get --async', () => {
   let work: string;
   let repo: string;
   let spool: string;
@@ -66,6 +68,9 @@ describe('wal-push --async', () => {
     assert.equal(r.code, 0, r.stderr);
     restored = openInstance({ dataDir: target, port });
     assert.deepEqual(await tableChecksums(restored, 'postgres'), sums);
+    // restore_command fetched ahead (wal-get --async); what recovery did not use is gone.
+    assert.match(await readFile(join(target, 'postgresql.auto.conf'), 'utf8'), /wal-get --async --spool/);
+    assert.ok(!existsSync(join(target, 'pg_wal', '.dbtool-prefetch')));
   });
 
   it('the fast path answers from the spool without the repository, only for the same file, repository and source', async () => {
@@ -126,5 +131,51 @@ describe('wal-push --async', () => {
     await writeFile(notADir, 'x');
     assertOneLine(await own(['--repo', repo2, 'wal-push', '--async', '--spool', notADir, join(wal, s4)]), 2, /the spool directory .* cannot be used/);
     assert.deepEqual(await readdir(spool2), [`${s4}.ok`]);
+  });
+
+  it('wal-get --async fetches the next segments ahead, and the calls for them take them without the repository', async () => {
+    const archived = (await readdir(join(repo, 'archive', 'main', '00000001'))).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort();
+    assert.ok(archived.length >= 10, `${archived.length} segments archived`);
+    const [first, second, third] = archived as [string, string, string];
+    // A stand-in data directory (no pg_control: no cluster check) with its pg_wal.
+    const data = join(work, 'getter');
+    await mkdir(join(data, 'pg_wal'), { recursive: true });
+    const spool = join(data, 'pg_wal', '.dbtool-prefetch');
+    const get = (name: string, extra: string[] = [], cwd = data) => runDbtool(['--repo', repo, ...extra, 'wal-get', '--async', '--spool', spool, name, 'pg_wal/RECOVERYXLOG'], { asUser: undefined, env, cwd });
+    const plain = async (name: string) => {
+      const out = join(work, `plain-${name}`);
+      assert.equal((await runDbtool(['--repo', repo, 'wal-get', name, out], { asUser: undefined, env })).code, 0);
+      return readFile(out);
+    };
+
+    const r = await get(first);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await readFile(join(data, 'pg_wal', 'RECOVERYXLOG'))).equals(await plain(first)));
+    const ahead = (await readdir(spool)).filter((n) => n !== 'identity').sort();
+    assert.deepEqual(ahead, archived.slice(1, 9));
+
+    // Without the repository: the segment fetched ahead is moved into place, once.
+    await rename(repo, `${repo}.away`);
+    assert.equal((await get(second)).code, 0);
+    await rename(`${repo}.away`, repo);
+    assert.ok((await readFile(join(data, 'pg_wal', 'RECOVERYXLOG'))).equals(await plain(second)));
+    assert.ok(!(await readdir(spool)).includes(second));
+
+    // Another source, or another data directory: the spool is not theirs.
+    await rename(repo, `${repo}.away`);
+    const other = await get(third, ['--source', 'other']);
+    assert.equal(other.code, 126, other.stderr);
+    const elsewhere = join(work, 'getter2');
+    await mkdir(join(elsewhere, 'pg_wal'), { recursive: true });
+    assert.equal((await get(third, [], elsewhere)).code, 126);
+    await rename(`${repo}.away`, repo);
+    // The third segment is still there for the data directory it was fetched for.
+    assert.equal((await get(third)).code, 0);
+    assert.ok((await readFile(join(data, 'pg_wal', 'RECOVERYXLOG'))).equals(await plain(third)));
+
+    // Without --spool it fetches as before, and says it fetched nothing ahead.
+    const bare = await runDbtool(['--repo', repo, 'wal-get', '--async', first, 'pg_wal/RECOVERYXLOG'], { asUser: undefined, env, cwd: data });
+    assert.equal(bare.code, 0);
+    assert.match(bare.stderr, /wal-get --async: nothing fetched ahead/);
   });
 });

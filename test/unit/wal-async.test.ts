@@ -1,8 +1,10 @@
-// wal-push --async, the pure parts: reading the command line as the fast path does, when a spool
-// marker vouches for a file, and which ready segments are pushed ahead.
+// wal-push --async and wal-get --async, the pure parts: reading the command line as the fast path
+// does, when a spool marker vouches for a file, which ready segments are pushed ahead, and which
+// segments are fetched ahead.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { asyncGetArgs, segmentsAfter } from '../../src/command/wal-get/prefetch.js';
 import { segmentsAhead } from '../../src/command/wal-push/ahead.js';
 import { asyncPushArgs, MARKER_TTL_MS, markerVouches } from '../../src/command/wal-push/spool.js';
 import type { SpoolMarker } from '../../src/command/wal-push/spool.js';
@@ -72,5 +74,23 @@ describe('wal-push --async', () => {
     assert.deepEqual(segmentsAhead(entries, SEG, 8), ['000000010000000000000006', '000000010000000000000007', '000000010000000000000009']);
     assert.deepEqual(segmentsAhead(entries, SEG, 2), ['000000010000000000000006', '000000010000000000000007']);
     assert.deepEqual(segmentsAhead([`${SEG}.ready`], SEG, 8), []);
+  });
+});
+
+describe('wal-get --async', () => {
+  it('reads the line as wal-push --async does, and ties the spool to the data directory too', () => {
+    const a = asyncGetArgs(['--repo', '/r', '--source', 'db1', 'wal-get', '--async', '--spool', 'pg_wal/.spool', SEG, 'pg_wal/RECOVERYXLOG'], '/srv/pgdata', {});
+    assert.deepEqual(a, { spool: '/srv/pgdata/pg_wal/.spool', name: SEG, dest: '/srv/pgdata/pg_wal/RECOVERYXLOG', identity: JSON.stringify(['/r', 'db1', '/srv/pgdata']) });
+    assert.notEqual(asyncGetArgs(['--repo', '/r', 'wal-get', '--async', '--spool', '/s', SEG, 'x'], '/other', {})?.identity, asyncGetArgs(['--repo', '/r', 'wal-get', '--async', '--spool', '/s', SEG, 'x'], '/srv/pgdata', {})?.identity);
+    assert.equal(asyncGetArgs(['--repo', '/r', 'wal-get', '--spool', '/s', SEG, 'x'], '/', {}), undefined);
+    assert.equal(asyncGetArgs(['--repo', '/r', 'wal-get', '--async', '--spool', '/s', SEG], '/', {}), undefined);
+    assert.equal(asyncGetArgs(['--repo', '/r', 'wal-push', '--async', '--spool', '/s', SEG, 'x'], '/', {}), undefined);
+    assert.equal(asyncGetArgs(['--config', '/c', '--repo', '/r', 'wal-get', '--async', '--spool', '/s', SEG, 'x'], '/', {}), undefined);
+  });
+
+  it('fetches ahead the next segments of the timeline, across a log id, for any segment size', () => {
+    assert.deepEqual(segmentsAfter('0000000200000000000000FE', 16 * 1024 * 1024, 3), ['0000000200000000000000FF', '000000020000000100000000', '000000020000000100000001']);
+    // 64 MiB segments: 64 per log id.
+    assert.deepEqual(segmentsAfter('00000001000000050000003F', 64 * 1024 * 1024, 2), ['000000010000000600000000', '000000010000000600000001']);
   });
 });
