@@ -177,5 +177,7 @@ describe('wal-push --async and wal-get --async', () => {
     const bare = await runDbtool(['--repo', repo, 'wal-get', '--async', first, 'pg_wal/RECOVERYXLOG'], { asUser: undefined, env, cwd: data });
     assert.equal(bare.code, 0);
     assert.match(bare.stderr, /wal-get --async: nothing fetched ahead/);
+    // --no-prefetch is about restore_command: a logical restore refuses it.
+    assertOneLine(await runDbtool(['--repo', repo, 'restore', '--into-database', 'copy', '--no-prefetch'], { asUser: undefined, env }), 2, /--no-prefetch cannot/);
   });
 });
