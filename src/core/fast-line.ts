@@ -2,7 +2,8 @@
 // loading the rest of dbtool (`wal-push --async`, `wal-get --async`). Only the options those
 // commands take are known; anything else means "no fast path", and the CLI proper decides.
 
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { absoluteLocation } from './repo-location.js';
 
 export interface FastLine {
@@ -13,6 +14,15 @@ export interface FastLine {
   /** the repository and source, as settings would take them from the line or the environment */
   repo: string;
   source: string;
+}
+
+/**
+ * What readFastLine reads in this process: its arguments, working directory and environment; none
+ * where a .env file (which settings read too) could name another repository or source.
+ */
+export function fastLineInputs(): [argv: string[], cwd: string, env: NodeJS.ProcessEnv] | undefined {
+  if (existsSync(join(process.cwd(), '.env'))) return undefined;
+  return [process.argv.slice(2), process.cwd(), process.env];
 }
 
 const WITH_VALUE = new Set(['--repo', '--source', '--spool', '--config', '--db', '--database']);

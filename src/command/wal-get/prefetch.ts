@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readFastLine } from '../../core/fast-line.js';
+import { fastLineInputs, readFastLine } from '../../core/fast-line.js';
 import { parseWalFileName, readWalSegmentHeader, segmentName } from '../../core/lsn.js';
 
 /** Segments fetched ahead per call. */
@@ -34,10 +34,10 @@ export function asyncGetArgs(argv: readonly string[], cwd: string, env: Readonly
   return { spool: line.spool, name: line.words[1]!, dest: resolve(cwd, line.words[2]!), identity: JSON.stringify([line.repo, line.source, cwd]) };
 }
 
-/** asyncGetArgs for this process; none where a .env file (which settings read too) could name another repository or source. */
+/** asyncGetArgs for this process (fastLineInputs). */
 export function asyncGetOfProcess(): AsyncGetArgs | undefined {
-  if (existsSync(join(process.cwd(), '.env'))) return undefined;
-  return asyncGetArgs(process.argv.slice(2), process.cwd(), process.env);
+  const inputs = fastLineInputs();
+  return inputs && asyncGetArgs(...inputs);
 }
 
 /** The fast path: move a fetched-ahead segment into place. Any doubt or failure answers false. */

@@ -5,11 +5,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { constants, existsSync } from 'node:fs';
+import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { dbtoolError, messageOf } from '../../core/errors.js';
-import { readFastLine } from '../../core/fast-line.js';
+import { fastLineInputs, readFastLine } from '../../core/fast-line.js';
 
 /** A marker older than this is not trusted: the look-ahead is for segments asked for soon. */
 export const MARKER_TTL_MS = 10 * 60 * 1000;
@@ -39,10 +39,10 @@ export function asyncPushArgs(argv: readonly string[], cwd: string, env: Readonl
   return { spool: line.spool, path: resolve(cwd, line.words[1]!), identity: JSON.stringify([line.repo, line.source]) };
 }
 
-/** asyncPushArgs for this process; none where a .env file (which settings read too) could name another repository or source. */
+/** asyncPushArgs for this process (fastLineInputs). */
 export function asyncPushOfProcess(): AsyncPushArgs | undefined {
-  if (existsSync(join(process.cwd(), '.env'))) return undefined;
-  return asyncPushArgs(process.argv.slice(2), process.cwd(), process.env);
+  const inputs = fastLineInputs();
+  return inputs && asyncPushArgs(...inputs);
 }
 
 export function markerPath(spool: string, walName: string): string {
