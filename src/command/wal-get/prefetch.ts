@@ -9,9 +9,11 @@ import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from 'n
 import { join, resolve } from 'node:path';
 import { fastLineInputs, readFastLine } from '../../core/fast-line.js';
 import { parseWalFileName, readWalSegmentHeader, segmentName } from '../../core/lsn.js';
+import { Limiter } from '../../repo/limiter.js';
 
-/** Segments fetched ahead per call. */
+/** Segments fetched ahead per call, and how many at once. */
 export const PREFETCH_MAX = 8;
+const PREFETCH_PARALLEL = 3;
 /** The spool `restore` gives restore_command, in the restored pg_wal. */
 export const PREFETCH_SPOOL = '.dbtool-prefetch';
 const IDENTITY_FILE = 'identity';
@@ -67,8 +69,8 @@ export interface PrefetchOptions {
 
 /**
  * After the asked segment was written to its destination: make the spool this identity's (a spool
- * of another one is emptied), drop what recovery has passed, and fetch the next segments until one
- * is not archived. Returns the names fetched.
+ * of another one is emptied), drop what recovery has passed, and fetch the next segments that are
+ * archived. Returns the names fetched.
  */
 export async function prefetchAfter(o: PrefetchOptions): Promise<string[]> {
   const { args } = o;
@@ -87,17 +89,23 @@ export async function prefetchAfter(o: PrefetchOptions): Promise<string[]> {
   for (const entry of await readdir(args.spool)) {
     if (SEGMENT.test(entry) && entry.startsWith(timeline) && entry < args.name) await unlink(join(args.spool, entry)).catch(() => undefined);
   }
+  // A few at once: on an object store each fetch waits a round trip.
+  const slots = new Limiter(PREFETCH_PARALLEL);
   const fetched: string[] = [];
-  for (const next of segmentsAfter(args.name, header.segmentSize, o.max ?? PREFETCH_MAX)) {
-    if (existsSync(join(args.spool, next))) continue;
-    const content = await o.fetch(next);
-    if (!content) break;
-    const tmp = join(args.spool, `.${next}.tmp`);
-    await writeFile(tmp, content, { mode: 0o600 });
-    await rename(tmp, join(args.spool, next));
-    fetched.push(next);
-  }
-  return fetched;
+  await Promise.all(
+    segmentsAfter(args.name, header.segmentSize, o.max ?? PREFETCH_MAX).map((next) =>
+      slots.run(async () => {
+        if (existsSync(join(args.spool, next))) return;
+        const content = await o.fetch(next);
+        if (!content) return;
+        const tmp = join(args.spool, `.${next}.tmp`);
+        await writeFile(tmp, content, { mode: 0o600 });
+        await rename(tmp, join(args.spool, next));
+        fetched.push(next);
+      }),
+    ),
+  );
+  return fetched.sort();
 }
 
 async function readHead(path: string): Promise<Buffer> {
