@@ -15,6 +15,7 @@ import { parseBinlogPosition, parseGtidList } from '../command/restore/mysql-pla
 import type { MysqlTarget } from '../command/restore/mysql-plan.js';
 import { parseZonedTime } from '../core/time.js';
 import { absoluteLocation } from '../core/repo-location.js';
+import { spoolIdentity } from '../core/fast-line.js';
 import { backupMysql } from '../command/backup/mysql.js';
 import { restoreMysql, sourceEngine } from '../command/restore/mysql.js';
 import { binlogArchiveOnce } from '../command/binlog-archive/index.js';
@@ -135,7 +136,7 @@ function asyncPushFor(s: Settings, spool: string | undefined): AsyncPushArgs {
   const hint = "Write archive_command = 'dbtool --repo REPO [--source NAME] wal-push --async --spool DIR %p'";
   if (spool === undefined) throw dbtoolError('USAGE', '--async needs --spool DIR, where it notes the segments it pushed ahead', hint);
   const args = asyncPushOfProcess();
-  const settled = JSON.stringify([absoluteRepo(requireRepo(s)), s.source]);
+  const settled = spoolIdentity(absoluteRepo(requireRepo(s)), s.source);
   if (!args || args.identity !== settled) {
     // Its notes must stay valid for the repository they were written for: a file can change between calls.
     throw dbtoolError('USAGE', `--async needs the repository and source on the command line or in DBTOOL_REPO/DBTOOL_SOURCE, with no config or .env file (here: repository from ${s.origins.repo}, source from ${s.origins.source ?? 'the default'})`, hint);
@@ -360,7 +361,7 @@ export function buildProgram(): Command {
       const s = settings();
       const ahead = o.async ? asyncGetOfProcess() : undefined;
       // Fetching ahead only saves time: where it cannot be trusted, recovery goes on without it.
-      const trusted = ahead !== undefined && ahead.identity === JSON.stringify([absoluteRepo(requireRepo(s)), s.source, process.cwd()]);
+      const trusted = ahead !== undefined && ahead.identity === spoolIdentity(absoluteRepo(requireRepo(s)), s.source, process.cwd());
       if (o.async && !trusted) reporter().warn('wal-get --async: nothing fetched ahead (it needs --spool, and the repository and source on the command line or in DBTOOL_REPO/DBTOOL_SOURCE, with no config or .env file)');
       let found: boolean;
       try {

@@ -25,6 +25,15 @@ export function fastLineInputs(): [argv: string[], cwd: string, env: NodeJS.Proc
   return [process.argv.slice(2), process.cwd(), process.env];
 }
 
+/**
+ * What a spool's files are valid for: a repository and source (and, for files fetched for one
+ * data directory, that directory). Written by the slow paths, compared by the fast ones and by the
+ * CLI against the settings: one encoding for all.
+ */
+export function spoolIdentity(repo: string, source: string, dataDir?: string): string {
+  return JSON.stringify(dataDir === undefined ? [repo, source] : [repo, source, dataDir]);
+}
+
 const WITH_VALUE = new Set(['--repo', '--source', '--spool', '--config', '--db', '--database']);
 const FLAGS = new Set(['--async', '--quiet', '--json', '--debug']);
 

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fastLineInputs, readFastLine } from '../../core/fast-line.js';
+import { fastLineInputs, readFastLine, spoolIdentity } from '../../core/fast-line.js';
 import { parseWalFileName, readWalSegmentHeader, segmentName } from '../../core/lsn.js';
 import { Limiter } from '../../repo/limiter.js';
 
@@ -33,7 +33,7 @@ export interface AsyncGetArgs {
 export function asyncGetArgs(argv: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>): AsyncGetArgs | undefined {
   const line = readFastLine(argv, cwd, env);
   if (!line || line.words.length !== 3 || line.words[0] !== 'wal-get') return undefined;
-  return { spool: line.spool, name: line.words[1]!, dest: resolve(cwd, line.words[2]!), identity: JSON.stringify([line.repo, line.source, cwd]) };
+  return { spool: line.spool, name: line.words[1]!, dest: resolve(cwd, line.words[2]!), identity: spoolIdentity(line.repo, line.source, cwd) };
 }
 
 /** asyncGetArgs for this process (fastLineInputs). */

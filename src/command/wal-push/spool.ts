@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { dbtoolError, messageOf } from '../../core/errors.js';
-import { fastLineInputs, readFastLine } from '../../core/fast-line.js';
+import { fastLineInputs, readFastLine, spoolIdentity } from '../../core/fast-line.js';
 
 /** A marker older than this is not trusted: the look-ahead is for segments asked for soon. */
 export const MARKER_TTL_MS = 10 * 60 * 1000;
@@ -36,7 +36,7 @@ export interface SpoolMarker {
 export function asyncPushArgs(argv: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>): AsyncPushArgs | undefined {
   const line = readFastLine(argv, cwd, env);
   if (!line || line.words.length !== 2 || line.words[0] !== 'wal-push') return undefined;
-  return { spool: line.spool, path: resolve(cwd, line.words[1]!), identity: JSON.stringify([line.repo, line.source]) };
+  return { spool: line.spool, path: resolve(cwd, line.words[1]!), identity: spoolIdentity(line.repo, line.source) };
 }
 
 /** asyncPushArgs for this process (fastLineInputs). */
@@ -97,11 +97,11 @@ export async function dropMarker(spool: string, walName: string): Promise<void> 
 }
 
 /**
- * Record that the WAL file with these stats is durably in the repository. Written whole and renamed
- * into place; not fsynced: a marker lost in a crash only means that segment is pushed again.
+ * Record that the WAL file with these stats is durably in the repository, in a spool prepareSpool
+ * made. Written whole and renamed into place; not fsynced: a marker lost in a crash only means
+ * that segment is pushed again.
  */
 export async function writeMarker(spool: string, walName: string, file: Pick<Stats, 'size' | 'mtimeMs' | 'ino'>, identity: string): Promise<void> {
-  await mkdir(spool, { recursive: true, mode: 0o700 });
   const marker: SpoolMarker = { identity, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, pushedAt: Date.now() };
   const tmp = join(spool, `.${walName}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o600);
