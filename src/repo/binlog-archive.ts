@@ -8,10 +8,19 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
-import { BinlogScanner } from '../engine/mysql/binlog-file.js';
 import { keys } from './keys.js';
 import type { Repository } from './repository.js';
 import { getIfPresent } from '../storage/storage.js';
+
+/**
+ * What the archive needs to know of a binlog's bytes, fed to it in order. The engine knows the
+ * format (engine/mysql/binlog-file.ts, BinlogScanner); the caller hands one in, so the repository
+ * depends on no engine.
+ */
+export interface BinlogReader {
+  push(bytes: Buffer): void;
+  facts(name: string): { firstTime: Date; lastTime: Date; endPosition: number; lastGtids: string };
+}
 
 /** Bytes per part object: a part and its encoded form are what a binlog holds in memory. */
 export const BINLOG_PART_SIZE = 16 * 1024 * 1024;
@@ -63,11 +72,11 @@ async function readPart(fh: FileHandle, buf: Buffer, position: number, length: n
 }
 
 /**
- * Archive the complete binlog file at `path` under its server name: its facts and digest in one
- * pass, then its parts, then its index entry. An identical file already archived is 'identical';
+ * Archive the complete binlog file at `path` under its server name: its facts (from `reader`) and
+ * digest in one pass, then its parts, then its index entry. An identical file already archived is 'identical';
  * different content under the same name is ARCHIVE_CONFLICT.
  */
-export async function putBinlogFile(repo: Repository, source: string, name: string, path: string, options: { partSize?: number } = {}): Promise<{ outcome: 'stored' | 'identical'; binlog: ArchivedBinlog }> {
+export async function putBinlogFile(repo: Repository, source: string, name: string, path: string, reader: BinlogReader, options: { partSize?: number } = {}): Promise<{ outcome: 'stored' | 'identical'; binlog: ArchivedBinlog }> {
   const seq = binlogSeq(name);
   if (seq === undefined) throw dbtoolError('WAL_INVALID', `'${name}' is not a binlog file name`, 'Binlog files are named <base>.<number>');
   const partSize = options.partSize ?? BINLOG_PART_SIZE;
@@ -75,14 +84,13 @@ export async function putBinlogFile(repo: Repository, source: string, name: stri
   try {
     const size = (await fh.stat()).size;
     const buf = Buffer.allocUnsafe(Math.min(partSize, Math.max(size, 1)));
-    const scanner = new BinlogScanner();
     const digest = createHash('sha256');
     for (let at = 0; at < size; at += partSize) {
       const part = await readPart(fh, buf, at, Math.min(partSize, size - at));
-      scanner.push(part);
+      reader.push(part);
       digest.update(part);
     }
-    const facts = scanner.facts(name);
+    const facts = reader.facts(name);
     const binlog: ArchivedBinlog = {
       name,
       seq,

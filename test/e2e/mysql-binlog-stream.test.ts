@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Repository } from '../../src/repo/repository.js';
+import { BinlogScanner } from '../../src/engine/mysql/binlog-file.js';
 import { listBinlogs, putBinlogFile, writeBinlogFile } from '../../src/repo/binlog-archive.js';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.js';
 import { openStorage } from '../../src/storage/open-storage.js';
@@ -96,7 +97,7 @@ describe('mysql: continuous binlog archiving', () => {
         // facts, and the same bytes back.
         const parted = await Repository.init(new MemoryStorage());
         try {
-          const { binlog } = await putBinlogFile(parted, 'main', b.name, join(my.dataDir, b.name), { partSize: 64 });
+          const { binlog } = await putBinlogFile(parted, 'main', b.name, join(my.dataDir, b.name), new BinlogScanner(), { partSize: 64 });
           assert.ok(binlog.partSize === 64 && b.size > 256, `${b.name}: ${b.size} bytes in parts of ${binlog.partSize}`);
           const facts = ({ size, endPosition, firstTime, lastTime, lastGtids, sha256 }: typeof b) => ({ size, endPosition, firstTime, lastTime, lastGtids, sha256 });
           assert.deepEqual(facts(binlog), facts(b));

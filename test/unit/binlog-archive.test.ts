@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDbtoolError } from '../../src/core/errors.js';
+import { BinlogScanner } from '../../src/engine/mysql/binlog-file.js';
 import { checkBinlog, deleteBinlog, listBinlogs, putBinlogFile, writeBinlogFile } from '../../src/repo/binlog-archive.js';
 import { keys } from '../../src/repo/keys.js';
 import { Repository } from '../../src/repo/repository.js';
@@ -60,13 +61,13 @@ describe('binlog archive in parts', () => {
     const { storage, repo } = await setup();
     const big = binlogBytes(300, 1000);
     const small = binlogBytes(3, 10);
-    const { outcome, binlog } = await putBinlogFile(repo, 'main', 'binlog.000007', await file('big', big), { partSize: 64 * 1024 });
+    const { outcome, binlog } = await putBinlogFile(repo, 'main', 'binlog.000007', await file('big', big), new BinlogScanner(), { partSize: 64 * 1024 });
     assert.equal(outcome, 'stored');
     assert.equal(binlog.size, big.length);
     assert.equal(binlog.partSize, 64 * 1024);
     assert.equal(binlog.endPosition, big.length);
     assert.equal(binlog.lastTime, new Date(1299_000).toISOString());
-    await putBinlogFile(repo, 'main', 'binlog.000008', await file('small', small), { partSize: 64 * 1024 });
+    await putBinlogFile(repo, 'main', 'binlog.000008', await file('small', small), new BinlogScanner(), { partSize: 64 * 1024 });
     const parts = Math.ceil(big.length / (64 * 1024));
     assert.equal(parts, 5);
     const objects = await keysUnder(storage, keys.binlogPrefix('main'));
@@ -86,22 +87,22 @@ describe('binlog archive in parts', () => {
   it('re-archiving the same file is identical; other content under the name is a conflict', async () => {
     const { repo } = await setup();
     const content = binlogBytes(100, 500);
-    await putBinlogFile(repo, 'main', 'binlog.000001', await file('a', content), { partSize: 8192 });
-    assert.equal((await putBinlogFile(repo, 'main', 'binlog.000001', await file('a', content), { partSize: 8192 })).outcome, 'identical');
-    await assert.rejects(putBinlogFile(repo, 'main', 'binlog.000001', await file('b', binlogBytes(100, 500)), { partSize: 8192 }), code('ARCHIVE_CONFLICT'));
-    await assert.rejects(putBinlogFile(repo, 'main', 'not-a-binlog', await file('c', content)), code('WAL_INVALID'));
+    await putBinlogFile(repo, 'main', 'binlog.000001', await file('a', content), new BinlogScanner(), { partSize: 8192 });
+    assert.equal((await putBinlogFile(repo, 'main', 'binlog.000001', await file('a', content), new BinlogScanner(), { partSize: 8192 })).outcome, 'identical');
+    await assert.rejects(putBinlogFile(repo, 'main', 'binlog.000001', await file('b', binlogBytes(100, 500)), new BinlogScanner(), { partSize: 8192 }), code('ARCHIVE_CONFLICT'));
+    await assert.rejects(putBinlogFile(repo, 'main', 'not-a-binlog', await file('c', content), new BinlogScanner()), code('WAL_INVALID'));
   });
 
   it('after a crash before the index entry, the same file completes the archive and another one is refused', async () => {
     const { storage, repo } = await setup();
     const content = binlogBytes(100, 500);
-    await putBinlogFile(repo, 'main', 'binlog.000002', await file('a', content), { partSize: 8192 });
+    await putBinlogFile(repo, 'main', 'binlog.000002', await file('a', content), new BinlogScanner(), { partSize: 8192 });
     // The crash: every part written, the index entry not.
     await storage.delete(keys.binlogMeta('main', 'binlog.000002'));
     assert.deepEqual(await listBinlogs(repo, 'main'), []);
-    await assert.rejects(putBinlogFile(repo, 'main', 'binlog.000002', await file('b', binlogBytes(100, 500)), { partSize: 8192 }), code('ARCHIVE_CONFLICT'));
+    await assert.rejects(putBinlogFile(repo, 'main', 'binlog.000002', await file('b', binlogBytes(100, 500)), new BinlogScanner(), { partSize: 8192 }), code('ARCHIVE_CONFLICT'));
     assert.deepEqual(await listBinlogs(repo, 'main'), []);
-    assert.equal((await putBinlogFile(repo, 'main', 'binlog.000002', await file('a', content), { partSize: 8192 })).outcome, 'stored');
+    assert.equal((await putBinlogFile(repo, 'main', 'binlog.000002', await file('a', content), new BinlogScanner(), { partSize: 8192 })).outcome, 'stored');
     const [b] = await listBinlogs(repo, 'main');
     const out = join(dir, 'out-crash');
     await writeBinlogFile(repo, 'main', b!, out);
@@ -110,7 +111,7 @@ describe('binlog archive in parts', () => {
 
   it('a damaged or missing part fails the check and the read, naming the binlog', async () => {
     const { storage, repo } = await setup();
-    await putBinlogFile(repo, 'main', 'binlog.000003', await file('a', binlogBytes(100, 500)), { partSize: 8192 });
+    await putBinlogFile(repo, 'main', 'binlog.000003', await file('a', binlogBytes(100, 500)), new BinlogScanner(), { partSize: 8192 });
     const [b] = await listBinlogs(repo, 'main');
     const part2 = keys.binlogPart('main', 'binlog.000003', 2);
     const original = await storage.get(part2);
@@ -131,7 +132,7 @@ describe('binlog archive in parts', () => {
 
   it('an index entry with an impossible part size is damaged, not read', async () => {
     const { storage, repo } = await setup();
-    const { binlog } = await putBinlogFile(repo, 'main', 'binlog.000009', await file('a', binlogBytes(100, 500)), { partSize: 8192 });
+    const { binlog } = await putBinlogFile(repo, 'main', 'binlog.000009', await file('a', binlogBytes(100, 500)), new BinlogScanner(), { partSize: 8192 });
     const metaKey = keys.binlogMeta('main', 'binlog.000009');
     await storage.delete(metaKey);
     await storage.put(metaKey, repo.encode('archive', metaKey, Buffer.from(JSON.stringify({ ...binlog, partSize: 0 }))));
@@ -140,7 +141,7 @@ describe('binlog archive in parts', () => {
 
   it('encrypted: each part is bound to its key, so swapped parts fail authentication', async () => {
     const { storage, repo } = await setup(true);
-    await putBinlogFile(repo, 'main', 'binlog.000004', await file('a', binlogBytes(100, 500)), { partSize: 8192 });
+    await putBinlogFile(repo, 'main', 'binlog.000004', await file('a', binlogBytes(100, 500)), new BinlogScanner(), { partSize: 8192 });
     const [b] = await listBinlogs(repo, 'main');
     await checkBinlog(repo, 'main', b!);
     const k1 = keys.binlogPart('main', 'binlog.000004', 1);
@@ -155,8 +156,8 @@ describe('binlog archive in parts', () => {
 
   it('deleteBinlog removes the index entry and every part', async () => {
     const { storage, repo } = await setup();
-    await putBinlogFile(repo, 'main', 'binlog.000005', await file('a', binlogBytes(100, 500)), { partSize: 8192 });
-    await putBinlogFile(repo, 'main', 'binlog.000006', await file('b', binlogBytes(5, 10)), { partSize: 8192 });
+    await putBinlogFile(repo, 'main', 'binlog.000005', await file('a', binlogBytes(100, 500)), new BinlogScanner(), { partSize: 8192 });
+    await putBinlogFile(repo, 'main', 'binlog.000006', await file('b', binlogBytes(5, 10)), new BinlogScanner(), { partSize: 8192 });
     const [five] = await listBinlogs(repo, 'main');
     await deleteBinlog(repo, 'main', five!);
     assert.deepEqual(await keysUnder(storage, keys.binlogPrefix('main')), [keys.binlog('main', 'binlog.000006'), keys.binlogMeta('main', 'binlog.000006')]);

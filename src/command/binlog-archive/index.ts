@@ -8,6 +8,7 @@ import { fetchBinlog, listServerBinlogs, rotateBinlog } from '../../engine/mysql
 import { connectMysql, mapMysqlError } from '../../engine/mysql/connection.js';
 import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
 import { serverFacts } from '../../engine/mysql/server-facts.js';
+import { BinlogScanner } from '../../engine/mysql/binlog-file.js';
 import { listBinlogs, putBinlogFile } from '../../repo/binlog-archive.js';
 import type { Repository } from '../../repo/repository.js';
 import { claimSource } from '../../repo/source-identity.js';
@@ -51,7 +52,7 @@ export async function binlogArchiveOnce(o: BinlogArchiveOptions): Promise<Binlog
       const { binlog } = await fetchBinlog(o.connection, facts.flavour, b.name, async (path) => {
         const copied = (await stat(path)).size;
         if (copied !== b.size) throw dbtoolError('TOOL_FAILED', `binlog ${b.name} copied as ${copied} bytes, but the server lists ${b.size}`, 'Retry; check the server log');
-        return putBinlogFile(o.repo, o.source, b.name, path);
+        return putBinlogFile(o.repo, o.source, b.name, path, new BinlogScanner());
       });
       result.archived.push(b.name);
       o.reporter.info(`binlog-archive: ${b.name} (${binlog.size} bytes, events ${binlog.firstTime} .. ${binlog.lastTime})`);

@@ -17,6 +17,7 @@ import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
 import { FLAVOURS } from '../../engine/mysql/flavours.js';
 import type { MysqlFlavour } from '../../engine/mysql/flavours.js';
 import { serverFacts } from '../../engine/mysql/server-facts.js';
+import { BinlogScanner } from '../../engine/mysql/binlog-file.js';
 import { binlogSeq, listBinlogs, putBinlogFile } from '../../repo/binlog-archive.js';
 import type { Repository } from '../../repo/repository.js';
 import { claimSource } from '../../repo/source-identity.js';
@@ -60,7 +61,7 @@ export async function binlogArchiveStream(o: BinlogStreamOptions): Promise<{ arc
     const names = (await readdir(spool)).filter((n) => binlogSeq(n) !== undefined).sort((a, b) => binlogSeq(a)! - binlogSeq(b)!);
     // The newest spooled file may still grow; the ones before it are complete.
     for (const name of names.slice(0, -1)) {
-      const { binlog } = await putBinlogFile(o.repo, o.source, name, join(spool, name));
+      const { binlog } = await putBinlogFile(o.repo, o.source, name, join(spool, name), new BinlogScanner());
       await rm(join(spool, name));
       done.push(name);
       o.reporter.info(`binlog-archive: ${name} (${binlog.size} bytes, events ${binlog.firstTime} .. ${binlog.lastTime})`);
