@@ -1,12 +1,15 @@
 // wal-push --async and wal-get --async, the pure parts: reading the command line as the fast path
 // does, when a spool marker vouches for a file, which ready segments are pushed ahead, and which
-// segments are fetched ahead.
+// segments are fetched ahead, and what a spool sweep clears.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { asyncGetArgs, segmentsAfter } from '../../src/command/wal-get/prefetch.js';
 import { segmentsAhead } from '../../src/command/wal-push/ahead.js';
-import { asyncPushArgs, MARKER_TTL_MS, markerVouches } from '../../src/command/wal-push/spool.js';
+import { asyncPushArgs, isSpoolLeftover, MARKER_TTL_MS, markerVouches, sweepSpool } from '../../src/command/wal-push/spool.js';
 import type { SpoolMarker } from '../../src/command/wal-push/spool.js';
 
 const SEG = '000000010000000000000005';
@@ -58,6 +61,26 @@ describe('wal-push --async', () => {
     assert.equal(markerVouches(marker, { ...file, ino: 4243 }, 'id', now), false);
     assert.equal(markerVouches({ ...marker, pushedAt: now - MARKER_TTL_MS }, file, 'id', now), false);
     assert.equal(markerVouches({ ...marker, pushedAt: now + 60_000 }, file, 'id', now), false);
+  });
+
+  it('clears markers past their lifetime and temporary notes a crash left, and nothing else', async () => {
+    const now = Date.now();
+    const old = now - MARKER_TTL_MS - 1000;
+    assert.equal(isSpoolLeftover('000000010000000000000003.ok', old, now), true);
+    assert.equal(isSpoolLeftover('.000000010000000000000003.a1b2c3d4.tmp', old, now), true);
+    assert.equal(isSpoolLeftover('000000010000000000000003.ok', now - 1000, now), false, 'a marker in its lifetime stays');
+    assert.equal(isSpoolLeftover('.000000010000000000000003.a1b2c3d4.tmp', now - 1000, now), false, 'a note being written stays');
+    assert.equal(isSpoolLeftover('someone-elses-file', old, now), false);
+    const spool = await mkdtemp(join(tmpdir(), 'dbtool-spool-'));
+    try {
+      const names = ['000000010000000000000003.ok', '.000000010000000000000003.a1b2c3d4.tmp', '000000010000000000000004.ok', 'README'];
+      for (const n of names) await writeFile(join(spool, n), '{}');
+      for (const n of [names[0]!, names[1]!, names[3]!]) await utimes(join(spool, n), old / 1000, old / 1000);
+      assert.equal(await sweepSpool(spool, now), 2);
+      assert.deepEqual((await readdir(spool)).sort(), ['000000010000000000000004.ok', 'README']);
+    } finally {
+      await rm(spool, { recursive: true, force: true });
+    }
   });
 
   it('pushes ahead the oldest ready segments but the one asked for, and nothing else PostgreSQL marks ready', () => {

@@ -10,7 +10,7 @@ import type { Reporter } from '../../core/reporter.js';
 import { Limiter } from '../../repo/limiter.js';
 import type { Repository } from '../../repo/repository.js';
 import { walPush } from './index.js';
-import { dropMarker, spoolVouches, writeMarker } from './spool.js';
+import { dropMarker, spoolVouches, sweepSpool, writeMarker } from './spool.js';
 import type { AsyncPushArgs } from './spool.js';
 
 /** Segments pushed ahead per call, and how many at once. */
@@ -34,8 +34,9 @@ export function segmentsAhead(statusEntries: readonly string[], asked: string, m
 }
 
 /**
- * After the asked segment was pushed: drop its own marker, if one was left, then push ahead. Each
- * failure ahead is a warning (that segment is pushed when it is asked for). Returns the names pushed.
+ * After the asked segment was pushed: drop its own marker, if one was left, then push ahead, then
+ * clear the spool's leftovers (sweepSpool). Each failure ahead is a warning (that segment is
+ * pushed when it is asked for). Returns the names pushed.
  */
 export async function walPushAhead(o: WalPushAheadOptions): Promise<string[]> {
   const walDir = dirname(o.args.path);
@@ -74,5 +75,10 @@ export async function walPushAhead(o: WalPushAheadOptions): Promise<string[]> {
   );
   pushed.sort();
   if (pushed.length) o.reporter.info(`wal-push --async: pushed ${pushed.length} ready segment(s) ahead (${pushed[0]} .. ${pushed[pushed.length - 1]})`);
+  try {
+    await sweepSpool(o.args.spool);
+  } catch (e) {
+    o.reporter.warn(`wal-push --async: cannot clear old notes from ${o.args.spool} (${messageOf(e)})`);
+  }
   return pushed;
 }

@@ -4,7 +4,7 @@
 // start-up that would otherwise cap archiving at a few segments per second).
 
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -43,6 +43,32 @@ export function asyncPushArgs(argv: readonly string[], cwd: string, env: Readonl
 export function asyncPushOfProcess(): AsyncPushArgs | undefined {
   const inputs = fastLineInputs();
   return inputs && asyncPushArgs(...inputs);
+}
+
+/**
+ * Pure: whether a spool entry is a leftover to remove: a marker past its lifetime (its segment was
+ * archived some other way, or never asked for) or a marker's temporary file (a crash between its
+ * write and its rename), by the entry's age.
+ */
+export function isSpoolLeftover(name: string, mtimeMs: number, now: number): boolean {
+  const ours = name.endsWith('.ok') || (name.startsWith('.') && name.endsWith('.tmp'));
+  return ours && now - mtimeMs > MARKER_TTL_MS;
+}
+
+/** Remove a spool's leftovers (isSpoolLeftover); returns how many. Entries gone meanwhile are fine. */
+export async function sweepSpool(spool: string, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(spool)) {
+    const path = join(spool, name);
+    try {
+      if (!isSpoolLeftover(name, (await stat(path)).mtimeMs, now)) continue;
+      await unlink(path);
+      removed++;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  return removed;
 }
 
 export function markerPath(spool: string, walName: string): string {
