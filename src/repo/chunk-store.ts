@@ -26,11 +26,17 @@ export interface ChunkStats {
   newChunks: number;
 }
 
+async function* keysOf(objects: AsyncIterable<{ key: string }>): AsyncIterable<string> {
+  for await (const o of objects) yield o.key;
+}
+
 /** Every chunk id present in the repository (listing `chunks/`). */
 export async function listChunkIds(repo: Repository): Promise<Set<string>> {
   const ids = new Set<string>();
-  for await (const obj of repo.storage.list(keys.chunksPrefix)) {
-    const id = chunkIdFromKey(obj.key);
+  const { storage } = repo;
+  const listed = storage.listKeys ? storage.listKeys(keys.chunksPrefix) : keysOf(storage.list(keys.chunksPrefix));
+  for await (const key of listed) {
+    const id = chunkIdFromKey(key);
     if (id) ids.add(id);
   }
   return ids;

@@ -72,6 +72,11 @@ export interface Storage {
    * page internally; the iterator yields each object once.
    */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * The keys list(prefix) gives, in the same order, for drivers where list pays per object for
+   * what it reports (posix: a stat); callers that need only keys use it when present.
+   */
+  listKeys?(prefix: string): AsyncIterable<string>;
   /** Remove an object; removing a missing object is not an error. */
   delete(key: string): Promise<void>;
   /** Release connections and handles. */

@@ -22,9 +22,15 @@ async function readAll(r: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** The keys list() gives; a driver with listKeys() must give the same ones, in the same order. */
 async function keysOf(s: Storage, prefix: string): Promise<string[]> {
   const out: string[] = [];
   for await (const o of s.list(prefix)) out.push(o.key);
+  if (s.listKeys) {
+    const only: string[] = [];
+    for await (const k of s.listKeys(prefix)) only.push(k);
+    assert.deepEqual(only, out, `listKeys('${prefix}') gives what list gives`);
+  }
   return out;
 }
 

@@ -159,14 +159,31 @@ export class PosixStorage implements Storage {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for await (const { key, path } of this.files(prefix)) {
+      try {
+        const s = await stat(path);
+        yield { key, size: s.size, mtime: s.mtime };
+      } catch (e) {
+        if (!isNotFound(e)) throw this.ioError('listing', key, e);
+      }
+    }
+  }
+
+  /** The keys list() would give, without a stat per object (a repository holds a file per chunk). */
+  async *listKeys(prefix: string): AsyncIterable<string> {
+    for await (const { key } of this.files(prefix)) yield key;
+  }
+
+  /** The files whose keys start with `prefix`, sorted by key. */
+  private files(prefix: string): AsyncIterable<{ key: string; path: string }> {
     // Walk only the directory the prefix lives in; the rest of the prefix filters names.
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
     const start = dirKey ? join(this.root, ...dirKey.split('/')) : this.root;
-    yield* this.walk(start, dirKey, prefix);
+    return this.walk(start, dirKey, prefix);
   }
 
-  private async *walk(dir: string, dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
+  private async *walk(dir: string, dirKey: string, prefix: string): AsyncIterable<{ key: string; path: string }> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -184,12 +201,7 @@ export class PosixStorage implements Storage {
         // Descend only where keys can still start with the prefix.
         if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(join(dir, entry.name), key, prefix);
       } else if (entry.isFile() && key.startsWith(prefix)) {
-        try {
-          const s = await stat(join(dir, entry.name));
-          yield { key, size: s.size, mtime: s.mtime };
-        } catch (e) {
-          if (!isNotFound(e)) throw this.ioError('listing', key, e);
-        }
+        yield { key, path: join(dir, entry.name) };
       }
     }
   }
