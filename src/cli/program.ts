@@ -1,4 +1,6 @@
 // The command line: argv → settings → a command, and its result → text or JSON on stdout.
+// Each command's modules (and through them pg, mysql2, the console …) are imported when that
+// command runs: loading all of them cost every call about 150 ms, restore_command's included.
 
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,30 +18,10 @@ import type { MysqlTarget } from '../command/restore/mysql-plan.js';
 import { parseZonedTime } from '../core/time.js';
 import { absoluteLocation } from '../core/repo-location.js';
 import { spoolIdentity } from '../core/fast-line.js';
-import { backupMysql } from '../command/backup/mysql.js';
-import { restoreMysql, sourceEngine } from '../command/restore/mysql.js';
-import { binlogArchiveOnce } from '../command/binlog-archive/index.js';
-import { binlogArchiveStream } from '../command/binlog-archive/stream.js';
-import { checkMysql } from '../command/check/mysql.js';
-import { restoreTestMysql } from '../command/verify/restore-test-mysql.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
-import { backup } from '../command/backup/index.js';
-import { backupLogical } from '../command/backup/logical.js';
-import { check } from '../command/check/index.js';
-import { expire } from '../command/expire/index.js';
-import { info } from '../command/info/index.js';
-import { lab } from '../command/lab/index.js';
-import { repoInit } from '../command/repo-init/index.js';
-import { repoPasswd } from '../command/repo-passwd/index.js';
-import { restore } from '../command/restore/index.js';
-import { restoreLogical } from '../command/restore/logical.js';
 import { restoreMode } from '../command/restore/plan.js';
 import type { LogicalDumper, LogicalLoader } from '../engine/logical.js';
-import { MysqlLogicalDumper, MysqlLogicalLoader } from '../engine/mysql/logical.js';
-import { PgLogicalDumper, PgLogicalLoader } from '../engine/postgres/logical.js';
-import { verify } from '../command/verify/index.js';
-import { restoreTest, restoreTestFailure } from '../command/verify/restore-test.js';
 import { walGet } from '../command/wal-get/index.js';
 import { PREFETCH_MAX, PREFETCH_SPOOL, asyncGetOfProcess, prefetchAfter } from '../command/wal-get/prefetch.js';
 import { getArchiveFile } from '../repo/archive.js';
@@ -48,12 +30,7 @@ import { AHEAD_MAX, walPushAhead } from '../command/wal-push/ahead.js';
 import { asyncPushOfProcess, prepareSpool } from '../command/wal-push/spool.js';
 import type { AsyncPushArgs } from '../command/wal-push/spool.js';
 import { settingsView } from '../command/config-show/index.js';
-import { ConsoleSession } from '../command/console/session.js';
-import { sampleData } from '../command/sample-data/index.js';
-import { PgSqlSession } from '../engine/postgres/sql-session.js';
-import { MysqlSqlSession } from '../engine/mysql/sql-session.js';
 import type { SqlSession } from '../engine/sql-session.js';
-import { historyPath, runRepl } from './console/repl.js';
 import { formatBytes, formatTable } from './format.js';
 import { printExpire, printInfo, printLab, printRestore, printRestoreTest, printVerify } from './output.js';
 import { printMysqlRestore } from './mysql-output.js';
@@ -84,15 +61,23 @@ function pgConnection(s: Settings): PgConnectionOptions {
 }
 
 /** The LogicalDumper of the source's engine. */
-function logicalDumper(s: Settings, o: { database?: string; jobs?: number }): LogicalDumper {
+async function logicalDumper(s: Settings, o: { database?: string; jobs?: number }): Promise<LogicalDumper> {
   // The one place an engine's name picks its implementation (mariadb-dump has no --jobs).
-  if (s.connection.engine === 'mysql') return new MysqlLogicalDumper(mysqlConnection(s), o.database === undefined ? undefined : [o.database]);
+  if (s.connection.engine === 'mysql') {
+    const { MysqlLogicalDumper } = await import('../engine/mysql/logical.js');
+    return new MysqlLogicalDumper(mysqlConnection(s), o.database === undefined ? undefined : [o.database]);
+  }
+  const { PgLogicalDumper } = await import('../engine/postgres/logical.js');
   return new PgLogicalDumper({ connection: pgConnection(s), database: o.database, jobs: o.jobs });
 }
 
 /** The LogicalLoader of the source's engine. */
-function logicalLoader(s: Settings, o: { noOwner?: boolean }): LogicalLoader {
-  if (s.connection.engine === 'mysql') return new MysqlLogicalLoader(mysqlConnection(s));
+async function logicalLoader(s: Settings, o: { noOwner?: boolean }): Promise<LogicalLoader> {
+  if (s.connection.engine === 'mysql') {
+    const { MysqlLogicalLoader } = await import('../engine/mysql/logical.js');
+    return new MysqlLogicalLoader(mysqlConnection(s));
+  }
+  const { PgLogicalLoader } = await import('../engine/postgres/logical.js');
   return new PgLogicalLoader({ connection: pgConnection(s), noOwner: o.noOwner });
 }
 
@@ -102,13 +87,15 @@ function mysqlConnection(s: Settings): MysqlConnectionOptions {
 }
 
 /** The SqlSession of the source's engine (console, sample-data). */
-function openSqlSession(s: Settings): Promise<SqlSession> {
+async function openSqlSession(s: Settings): Promise<SqlSession> {
   if (s.connection.engine === 'mysql') {
     const c = mysqlConnection(s);
     // MySQL has no default database to land in: a table needs one named.
     if (c.database === undefined) throw dbtoolError('USAGE', 'a MySQL/MariaDB source needs a database for SQL and sample data, and none is set', 'Set DB_NAME (or --database) to an existing database');
+    const { MysqlSqlSession } = await import('../engine/mysql/sql-session.js');
     return MysqlSqlSession.open(c);
   }
+  const { PgSqlSession } = await import('../engine/postgres/sql-session.js');
   return PgSqlSession.open(pgConnection(s));
 }
 
@@ -233,6 +220,7 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const s = settings();
       const storage = openStorage(requireRepo(s), undefined, { s3: s.s3 });
+      const { repoInit } = await import('../command/repo-init/index.js');
       const passphrase = o.encrypt ? await choosePassphrase('DBTOOL_PASSPHRASE', 'DBTOOL_PASSPHRASE_FILE', s.passphrase.value, s.passphrase.file) : undefined;
       const repo = await repoInit({ storage, chunkSize: o.chunkSize, compressionLevel: o.compressLevel ?? s.compressLevel, passphrase });
       try {
@@ -252,6 +240,7 @@ export function buildProgram(): Command {
       let old: string | undefined;
       const remember = async () => (old ??= await current());
       const fresh = () => choosePassphrase('DBTOOL_NEW_PASSPHRASE', 'DBTOOL_NEW_PASSPHRASE_FILE', s.passphrase.newValue, s.passphrase.newFile);
+      const { repoPasswd } = await import('../command/repo-passwd/index.js');
       const r = await withRepoUsing(s, remember, (repo) => repoPasswd({ repo, oldPassphrase: remember, newPassphrase: fresh }));
       if (globals().json) out(JSON.stringify(r));
       else out(`passphrase changed: ${r.keyFile} written, ${r.removed.length} old key file(s) removed`);
@@ -283,13 +272,19 @@ export function buildProgram(): Command {
         throw dbtoolError('USAGE', '--checkpoint and --max-rate are for physical backups, not --type logical', 'Drop those flags');
       }
       // Engines whose physical backups are deltas applied in a chain take them with their own tool.
-      const manifest = await withRepo(s, (repo) =>
-        o.type === 'logical'
-          ? backupLogical({ repo, source: s.source, engine: s.connection.engine, dumper: logicalDumper(database === undefined ? s : resolveSettings({ ...globals(), database: undefined }), { database, jobs: o.jobs }), reporter: reporter() })
-          : engine.capabilities.chainRestore
-            ? backupMysql({ repo, source: s.source, type: o.type ?? 'full', connection: mysqlConnection(s), reporter: reporter() })
-            : backup({ repo, source: s.source, type: o.type ?? 'full', connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() }),
-      );
+      const manifest = await withRepo(s, async (repo) => {
+        if (o.type === 'logical') {
+          const { backupLogical } = await import('../command/backup/logical.js');
+          const dumper = await logicalDumper(database === undefined ? s : resolveSettings({ ...globals(), database: undefined }), { database, jobs: o.jobs });
+          return backupLogical({ repo, source: s.source, engine: s.connection.engine, dumper, reporter: reporter() });
+        }
+        if (engine.capabilities.chainRestore) {
+          const { backupMysql } = await import('../command/backup/mysql.js');
+          return backupMysql({ repo, source: s.source, type: o.type ?? 'full', connection: mysqlConnection(s), reporter: reporter() });
+        }
+        const { backup } = await import('../command/backup/index.js');
+        return backup({ repo, source: s.source, type: o.type ?? 'full', connection: pgConnection(s), checkpoint: o.checkpoint, maxRateKbps: o.maxRate, reporter: reporter() });
+      });
       if (manifest.mysql) {
         const my = manifest.mysql;
         if (globals().json) out(JSON.stringify({ label: manifest.label, type: manifest.type, parent: manifest.parent, fromLsn: my.fromLsn, toLsn: my.toLsn, binlog: my.binlog, bytes: manifest.bytes }));
@@ -314,11 +309,13 @@ export function buildProgram(): Command {
         throw dbtoolError('USAGE', `binlog-archive needs a MySQL/MariaDB source, and the engine is ${s.connection.engine}`, 'Set DB_ENGINE=mysql (or --db mysql); PostgreSQL archives WAL with wal-push');
       }
       if (o.once) {
+        const { binlogArchiveOnce } = await import('../command/binlog-archive/index.js');
         const r = await withRepo(s, (repo) => binlogArchiveOnce({ repo, source: s.source, connection: mysqlConnection(s), reporter: reporter() }));
         if (globals().json) out(JSON.stringify(r));
         else if (!globals().quiet) out(`binlog-archive: ${r.archived.length} file(s) archived${r.archived.length ? ` (${r.archived[0]} .. ${r.archived[r.archived.length - 1]})` : ''}, ${r.skipped} already there; current file ${r.current ?? '-'}`);
         return;
       }
+      const { binlogArchiveStream } = await import('../command/binlog-archive/stream.js');
       const abort = new AbortController();
       const stop = () => abort.abort();
       process.once('SIGINT', stop);
@@ -412,8 +409,10 @@ export function buildProgram(): Command {
       const physicalOnly = Object.entries(physicalFlags).filter(([key]) => cmd.getOptionValueSource(key as keyof typeof physicalFlags) === 'cli').map(([, flag]) => flag);
       const mode = restoreMode({ ...o, physicalOnly });
       if (mode === 'logical') {
+        const { restoreLogical } = await import('../command/restore/logical.js');
+        const loader = await logicalLoader(s, { noOwner: o.owner === false });
         const r = await withRepo(s, (repo) =>
-          restoreLogical({ repo, source: s.source, loader: logicalLoader(s, { noOwner: o.owner === false }), intoDatabase: o.intoDatabase!, fromDatabase: o.fromDatabase, label: o.backup, clean: !!o.clean, jobs: o.jobs ?? 2, reporter: reporter() }),
+          restoreLogical({ repo, source: s.source, loader, intoDatabase: o.intoDatabase!, fromDatabase: o.fromDatabase, label: o.backup, clean: !!o.clean, jobs: o.jobs ?? 2, reporter: reporter() }),
         );
         if (globals().json) out(JSON.stringify(r));
         else out(`restored database '${r.fromDatabase}' of logical backup ${r.label} into database '${r.intoDatabase}'${r.clean ? ' (dropped and recreated)' : ''}: ${r.files} files, ${formatBytes(r.bytes)}`);
@@ -428,6 +427,7 @@ export function buildProgram(): Command {
         map.set(Number(mm[1]), resolve(mm[2]!));
       }
       // One repository open for the whole restore: on S3 each open is a client and round trips.
+      const { restoreMysql, sourceEngine } = await import('../command/restore/mysql.js');
       await withRepo(s, async (repo) => {
         // Engines whose backups are applied as a chain restore with their own recipe.
         // The source's recorded engine; for a source with nothing in it yet, the configured one.
@@ -444,6 +444,7 @@ export function buildProgram(): Command {
         // restore_command fetches ahead into the data directory's pg_wal (base backups leave out
         // what is there); not with a config file, which wal-get --async cannot trust.
         const prefetchSpool = s.configFile || o.prefetch === false ? undefined : join(resolve(targetDir), 'pg_wal', PREFETCH_SPOOL);
+        const { restore } = await import('../command/restore/index.js');
         const result = await restore({
           repo,
           source: s.source,
@@ -470,6 +471,7 @@ export function buildProgram(): Command {
     .description('backups, archive range per timeline, and the restorable window')
     .action(async () => {
       const s = settings();
+      const { info } = await import('../command/info/index.js');
       const report = await withRepo(s, (repo) => info(repo, s.source));
       printInfo(report, !!globals().json, out);
     });
@@ -481,11 +483,13 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const s = settings();
       if (engineFor(s.connection.engine).capabilities.binlogArchive) {
+        const { checkMysql } = await import('../command/check/mysql.js');
         const m = await withRepo(s, (repo) => checkMysql({ repo, source: s.source, connection: mysqlConnection(s), reporter: reporter() }));
         if (globals().json) out(JSON.stringify(m));
         else out(`check passed: log_bin ON, binlog_format ${m.binlogFormat}, server_id ${m.serverId}, ${m.backupTool} installed; ${m.archived} archived into the repository`);
         return;
       }
+      const { check } = await import('../command/check/index.js');
       const r = await withRepo(s, (repo) =>
         check({ repo, source: s.source, connection: pgConnection(s), repoLocation: absoluteRepo(requireRepo(s)), timeoutSeconds: o.timeout ?? 60, reporter: reporter() }),
       );
@@ -502,6 +506,8 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const s = settings();
       if (o.restoreTest && engineFor(s.connection.engine).capabilities.chainRestore) {
+        const { restoreTestMysql } = await import('../command/verify/restore-test-mysql.js');
+        const { restoreTestFailure } = await import('../command/verify/restore-test.js');
         const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
         const r = await withRepo(s, (repo) => restoreTestMysql({ repo, source: s.source, label: o.backup, login: { user: s.connection.user, password: s.connection.password }, runAs: owner, reporter: reporter() }));
         printRestoreTest(r, !!globals().json, out);
@@ -510,11 +516,13 @@ export function buildProgram(): Command {
       }
       if (o.restoreTest) {
         const runAs = resolveRunAs(o.runAs ?? s.runAs);
+        const { restoreTest, restoreTestFailure } = await import('../command/verify/restore-test.js');
         const r = await withRepo(s, (repo) => restoreTest({ repo, source: s.source, label: o.backup, restoreCommand: selfCommand(s, ['wal-get', '%f', '"%p"'], repo), runAs, reporter: reporter() }));
         printRestoreTest(r, !!globals().json, out);
         if (!r.ok) throw restoreTestFailure(r);
         return;
       }
+      const { verify } = await import('../command/verify/index.js');
       const report = await withRepo(s, (repo) => verify({ repo, source: s.source, label: o.backup, reporter: reporter() }));
       printVerify(report, !!globals().json, out);
       if (!report.ok) {
@@ -534,6 +542,7 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const s = settings();
       const policy = { keepFull: o.keepFull ?? s.retention.keepFull, keepDiff: o.keepDiff ?? s.retention.keepDiff, keepDays: o.keepDays ?? s.retention.keepDays, keepLogical: o.keepLogical ?? s.retention.keepLogical };
+      const { expire } = await import('../command/expire/index.js');
       const r = await withRepo(s, (repo) => expire({ repo, source: s.source, policy, dryRun: !!o.dryRun, reporter: reporter() }));
       printExpire(r, !!globals().json, out);
     });
@@ -542,6 +551,8 @@ export function buildProgram(): Command {
     const s = settings();
     // A MySQL source backs up with its own tool; PostgreSQL's connection is only built for PostgreSQL.
     const chain = engineFor(s.connection.engine).capabilities.chainRestore;
+    const { ConsoleSession } = await import('../command/console/session.js');
+    const { historyPath, runRepl } = await import('./console/repl.js');
     const session = new ConsoleSession({
       repo: s.repo,
       source: s.source,
@@ -574,6 +585,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'generator seed: the same seed gives the same rows (default 1)', intArg('--seed', 0, 2 ** 32 - 1))
     .action(async (o) => {
       const s = settings();
+      const { sampleData } = await import('../command/sample-data/index.js');
       const session = await openSqlSession(s);
       try {
         const r = await sampleData({ session, rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, seed: o.seed ?? 1, reporter: reporter() });
@@ -603,6 +615,7 @@ export function buildProgram(): Command {
     .option('--run-as <user>', 'OS user for the sandbox server when run as root (default postgres)')
     .option('--report-dir <dir>', 'where to write dbtool-lab.md, .json and .svg (default: the working directory)')
     .action(async (o) => {
+      const { lab } = await import('../command/lab/index.js');
       const result = await lab({ rows: o.rows ?? 100_000, batchSize: o.batchSize ?? 10_000, keep: !!o.keep, runAs: resolveRunAs(o.runAs), reporter: reporter(), entry: realpathSync(process.argv[1] ?? ''), reportDir: resolve(o.reportDir ?? '.') });
       // A lab relaunched as another user writes into a scratch dir; its parent names the real files.
       if (process.env.DBTOOL_LAB_CHILD) result.files = [];
