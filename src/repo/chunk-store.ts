@@ -10,10 +10,6 @@ import { tamperedError } from './repository.js';
 import { arrayBufferCopy, ownedArrayBuffer } from './owned-array-buffer.js';
 import type { ChunkArena } from './codec-pool.js';
 import type { SharedChunkObjects } from './shared-chunk-objects.js';
-import { OBJECT_OVERHEAD_MAX } from './object-format.js';
-
-/** Room past a chunk in its arena slot, for the object encoded over it (a page, to keep slots aligned). */
-const SLOT_SPARE = Math.ceil(OBJECT_OVERHEAD_MAX / 4096) * 4096;
 
 export interface ChunkStats {
   /** plaintext bytes read from the source */
@@ -53,21 +49,13 @@ export function chunksInFlight(chunkSize: number): number {
 export class ChunkWriter {
   readonly stats: ChunkStats = { read: 0, new: 0, stored: 0, newChunks: 0 };
   private readonly inFlight = new Map<string, Promise<void>>();
-  /** chunks being read, hashed or encoded: the backpressure on the source */
+  /** chunks being hashed or compressed: plaintext held in arena slots */
   private readonly cpu: Limiter;
-  /**
-   * arena slots, cpuSlots + up to 8 more: a chunk holds one from its first byte until it is
-   * known, or encoded into a buffer of its own, or (a large object, encoded over its plaintext in
-   * the slot) durably stored
-   */
-  private readonly slots: Limiter;
-  private readonly slotCount: number;
-  private readonly slotSize: number;
-  /** chunks being written: storage latency must not stall hashing and compression */
+  /** compressed chunks being written: storage latency must not stall hashing and compression */
   private readonly io: Limiter;
   private readonly pending = new Set<Promise<unknown>>();
   private failure: unknown;
-  /** shared memory of slotCount slots, made on first use, dropped by flush() */
+  /** shared memory of cpuSlots slots of one chunk each, made on first use, dropped by flush() */
   private arena: ChunkArena | undefined;
   private freeSlots: number[] = [];
   /**
@@ -79,42 +67,35 @@ export class ChunkWriter {
 
   /**
    * @param known chunk ids already in the repository (they are skipped)
-   * @param cpuSlots chunks being read, hashed or compressed at once, besides those being written
-   * @param ioSlots compressed chunks being written at once (memory ≈ (cpu + io) × chunk size)
+   * @param cpuSlots chunks being hashed or compressed at once
+   * @param ioSlots compressed chunks being written at once (memory ≤ (cpu + io) × chunk size)
    */
   constructor(
     private readonly repo: Repository,
     private readonly known: Set<string>,
-    cpuSlots = 6,
+    private readonly cpuSlots = 6,
     ioSlots = chunksInFlight(repo.chunkSize),
   ) {
-    // Objects written from their slot need no more than 8 writes at once to keep a disk or a
-    // store busy; every slot is memory (zero-filled, so resident) for the whole backup.
-    this.slotCount = cpuSlots + Math.min(ioSlots, 8);
-    this.slotSize = repo.chunkSize + SLOT_SPARE;
     this.cpu = new Limiter(cpuSlots);
-    this.slots = new Limiter(this.slotCount);
     this.io = new Limiter(ioSlots);
   }
 
-  /** The right to work on one more chunk, and a free arena slot for it, waiting for both (backpressure). */
+  /** A free arena slot for one chunk's plaintext, waiting for one (backpressure). */
   private async takeSlot(): Promise<{ arena: ChunkArena; offset: number }> {
     await this.cpu.acquire();
-    await this.slots.acquire();
     if (!this.arena) {
-      this.arena = this.repo.codec().createArena(this.slotCount * this.slotSize);
-      this.freeSlots = Array.from({ length: this.slotCount }, (_, i) => i);
+      this.arena = this.repo.codec().createArena(this.cpuSlots * this.repo.chunkSize);
+      this.freeSlots = Array.from({ length: this.cpuSlots }, (_, i) => i);
     }
     const slot = this.freeSlots.pop();
-    if (slot === undefined) throw dbtoolError('INTERNAL', 'no free chunk slot while holding the right to one');
-    return { arena: this.arena, offset: slot * this.slotSize };
+    if (slot === undefined) throw dbtoolError('INTERNAL', 'no free chunk slot while holding a cpu slot');
+    return { arena: this.arena, offset: slot * this.repo.chunkSize };
   }
 
-  /** Give back a slot (the chunk's CPU share went back before, or goes with it: see storeChunk). */
   private giveSlot(arena: ChunkArena, offset: number): void {
     // A slot of an arena already dropped (after a failed flush) is not reused.
-    if (arena === this.arena) this.freeSlots.push(offset / this.slotSize);
-    this.slots.release();
+    if (arena === this.arena) this.freeSlots.push(offset / this.repo.chunkSize);
+    this.cpu.release();
   }
 
   /**
@@ -166,10 +147,7 @@ export class ChunkWriter {
       }
     } finally {
       // A slot taken for a chunk that was never cut (a failed stream) goes back.
-      if (current) {
-        this.cpu.release();
-        this.giveSlot(current.arena, current.offset);
-      }
+      if (current) this.giveSlot(current.arena, current.offset);
     }
     const all = Promise.all(results);
     this.track(all);
@@ -207,19 +185,12 @@ export class ChunkWriter {
   }
 
   /**
-   * Hash (off-thread), skip if known, else encode (off-thread, over the plaintext in its slot)
-   * and put from the slot. Called holding the chunk's CPU share, given back once it is known or
-   * encoded, and its arena slot, given back once it is known or no longer in the slot.
+   * Hash (off-thread), skip if known, else compress (off-thread) and put. Called holding the
+   * arena slot of the chunk, which it gives back once the plaintext is no longer needed.
    */
   private async storeChunk(arena: ChunkArena, offset: number, length: number): Promise<string> {
-    let holdsCpu = true;
     let holdsSlot = true;
-    const releaseCpu = () => {
-      if (holdsCpu) this.cpu.release();
-      holdsCpu = false;
-    };
     const releaseSlot = () => {
-      releaseCpu();
       if (holdsSlot) this.giveSlot(arena, offset);
       holdsSlot = false;
     };
@@ -241,13 +212,9 @@ export class ChunkWriter {
       }
       this.expectNew = true;
       const write = (async () => {
-        const sealed = digested.sealed ?? (await codec.sealIn(arena, offset, length, chunkId));
-        // A large object is in the slot, which it keeps until stored; a small one is its own.
-        const obj = sealed.inSlot ? arena.bytes.subarray(offset, offset + sealed.length) : sealed.obj;
-        releaseCpu();
-        if (!sealed.inSlot) releaseSlot();
-        await this.io.run(() => this.repo.storage.put(keys.chunk(chunkId), obj, { ifAbsent: true, interchangeable: true }));
+        const obj = digested.obj ?? (await codec.sealIn(arena, offset, length, chunkId));
         releaseSlot();
+        await this.io.run(() => this.repo.storage.put(keys.chunk(chunkId), obj, { ifAbsent: true, interchangeable: true }));
         this.stats.new += length;
         this.stats.stored += obj.length;
         this.stats.newChunks++;

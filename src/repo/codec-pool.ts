@@ -23,14 +23,6 @@ export interface ChunkTarget {
   directFd?: number;
 }
 
-/** An encoded chunk: in its arena slot (`inSlot`, the first `length` bytes) or a buffer of its own. */
-export type SealedChunk = { inSlot: true; length: number } | { inSlot: false; obj: Buffer };
-type WireSealed = { objLength: number } | { obj: ArrayBuffer };
-
-function fromWire(w: WireSealed): SealedChunk {
-  return 'obj' in w ? { inSlot: false, obj: Buffer.from(w.obj) } : { inSlot: true, length: w.objLength };
-}
-
 export class CodecPool {
   private readonly pool: WorkerPool;
   private nextArena = 1;
@@ -54,22 +46,18 @@ export class CodecPool {
   }
 
   /**
-   * Keyed hash of the chunk at `offset`/`length` in an arena; with `seal`, also encode it (one
-   * round trip when the caller expects the chunk to be new), as sealIn does.
+   * Keyed hash of the chunk at `offset`/`length` in an arena; with `seal`, also its encoded
+   * object (one round trip when the caller expects the chunk to be new).
    */
-  async digestIn(arena: ChunkArena, offset: number, length: number, seal: boolean): Promise<{ chunkId: string; sealed?: SealedChunk }> {
-    const r = await this.pool.run<{ chunkId: string; sealed?: WireSealed }>({ op: 'digestIn', arena: arena.id, offset, length, seal });
-    return r.sealed ? { chunkId: r.chunkId, sealed: fromWire(r.sealed) } : { chunkId: r.chunkId };
+  async digestIn(arena: ChunkArena, offset: number, length: number, seal: boolean): Promise<{ chunkId: string; obj?: Buffer }> {
+    const r = await this.pool.run<{ chunkId: string; obj?: ArrayBuffer }>({ op: 'digestIn', arena: arena.id, offset, length, seal });
+    return r.obj ? { chunkId: r.chunkId, obj: Buffer.from(r.obj) } : { chunkId: r.chunkId };
   }
 
-  /**
-   * Encode the chunk `chunkId` held at `offset`/`length` in an arena: a large object is written
-   * over the plaintext from `offset` (the slot needs room for OBJECT_OVERHEAD_MAX more) and only
-   * its length comes back; a small one comes back as a buffer of its own.
-   */
-  async sealIn(arena: ChunkArena, offset: number, length: number, chunkId: string): Promise<SealedChunk> {
-    const r = await this.pool.run<{ sealed: WireSealed }>({ op: 'sealIn', arena: arena.id, offset, length, name: chunkId });
-    return fromWire(r.sealed);
+  /** Encode the chunk `chunkId` held at `offset`/`length` in an arena. */
+  async sealIn(arena: ChunkArena, offset: number, length: number, chunkId: string): Promise<Buffer> {
+    const out = await this.pool.run<ArrayBuffer>({ op: 'sealIn', arena: arena.id, offset, length, name: chunkId });
+    return Buffer.from(out);
   }
 
   /** Encode an object; `name` is its identity (a chunk's id, another object's key). */

@@ -3,7 +3,7 @@
 
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { chunkIdOf, decodeObject, encodeObject, IN_PLACE_MIN, OBJECT_OVERHEAD_MAX } from './object-format.js';
+import { chunkIdOf, decodeObject, encodeObject } from './object-format.js';
 import type { ObjectKindName } from './object-format.js';
 import { ownedArrayBuffer } from './owned-array-buffer.js';
 import { ZstdScratch } from './zstd-scratch.js';
@@ -54,29 +54,6 @@ function arenaRange(task: Task): Uint8Array {
   const shared = arenas.get(task.arena ?? 0);
   if (!shared) throw new Error(`unknown chunk arena ${task.arena}`);
   return new Uint8Array(shared, task.offset ?? 0, task.length ?? 0);
-}
-
-/**
- * Encode the chunk `plain` (a range of an arena). An object of IN_PLACE_MIN bytes or more is
- * written over the plaintext, from the range's start (the slot holds OBJECT_OVERHEAD_MAX bytes
- * more than a chunk), and only its length goes back; a smaller one goes back as its own buffer.
- * Why: an object sent back as its own buffer lives on in the main thread until its write is
- * durable, long enough to be promoted, and large ones made V8 run a full collection every ~20 MB
- * written (59 for a 1 GB MariaDB backup, over a core-second of marking). Small ones do no such
- * harm, and going back lets the slot be reused while they are written.
- */
-function sealChunk(task: Task, plain: Uint8Array, name: string): { objLength: number } | { obj: ArrayBuffer } {
-  const obj = encodeObject('chunk', plain, { level: init.level, dataKey, name, scratch });
-  if (obj.length < IN_PLACE_MIN) return { obj: ownedArrayBuffer(obj) };
-  // The caller's slot has room for this much (objects never grow more: see encodeObject).
-  if (obj.length > plain.length + OBJECT_OVERHEAD_MAX) throw new Error(`the encoded chunk (${obj.length} bytes) outgrows its slot`);
-  new Uint8Array(arenas.get(task.arena ?? 0)!, task.offset ?? 0, obj.length).set(obj);
-  return { objLength: obj.length };
-}
-
-/** Send a task's result, transferring the buffer of a sealed chunk that goes back. */
-function replySealed(id: number, value: { chunkId?: string; sealed: { objLength: number } | { obj: ArrayBuffer } }): void {
-  parentPort!.postMessage({ id, ok: true, value }, 'obj' in value.sealed ? [value.sealed.obj] : []);
 }
 
 function namedError(name: string, message: string): Error {
@@ -191,11 +168,13 @@ parentPort!.on('message', (task: Task) => {
         parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId } });
         return;
       }
-      replySealed(task.id, { chunkId, sealed: sealChunk(task, plain, chunkId) });
+      const obj = ownedArrayBuffer(encodeObject('chunk', plain, { level: init.level, dataKey, name: chunkId, scratch }));
+      parentPort!.postMessage({ id: task.id, ok: true, value: { chunkId, obj } }, [obj]);
       return;
     }
     if (task.op === 'sealIn') {
-      replySealed(task.id, { sealed: sealChunk(task, arenaRange(task), task.name ?? '') });
+      const obj = ownedArrayBuffer(encodeObject('chunk', arenaRange(task), { level: init.level, dataKey, name: task.name, scratch }));
+      parentPort!.postMessage({ id: task.id, ok: true, value: obj }, [obj]);
       return;
     }
     const data = new Uint8Array(task.data);

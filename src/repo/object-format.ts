@@ -27,10 +27,6 @@ const HEADER = 8;
 const DIGEST = 32;
 const NONCE = 12;
 const TAG = 16;
-/** An object is at most this many bytes longer than its plaintext (stored uncompressed). */
-export const OBJECT_OVERHEAD_MAX = HEADER + Math.max(DIGEST, NONCE + TAG);
-/** A chunk object this large is encoded in its arena slot and written from there (codec-worker.ts). */
-export const IN_PLACE_MIN = 64 * 1024;
 const CIPHER = 'aes-256-gcm';
 
 export class ObjectFormatError extends Error {

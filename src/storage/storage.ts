@@ -54,9 +54,7 @@ export interface Storage {
   /**
    * Store an object atomically and durably: when the promise resolves, readers see either the
    * whole new object or (before) nothing; a crash never leaves a partial object visible.
-   * Returns false only when `ifAbsent` is set and the key already exists. `data` may be reused
-   * by the caller once the promise settles (chunks are written from shared slots): a driver that
-   * keeps the bytes copies them.
+   * Returns false only when `ifAbsent` is set and the key already exists.
    */
   put(key: string, data: Buffer | Uint8Array, options?: PutOptions): Promise<boolean>;
   /** Like put, from a stream (large objects); same guarantees. */

@@ -9,7 +9,6 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { dbtoolError, messageOf } from '../../core/errors.js';
 import { assertValidKey } from '../storage.js';
-import { DirectFileWriter } from './direct-file-writer.js';
 import type { ObjectInfo, PutOptions, Storage, StorageCapabilities } from '../storage.js';
 
 const TEMP_PREFIX = '.tmp-';
@@ -25,7 +24,6 @@ export class PosixStorage implements Storage {
   readonly capabilities: StorageCapabilities = { atomicIfAbsent: true, localPath: true };
   readonly root: string;
   private readonly knownDirs = new Set<string>();
-  private readonly direct = new DirectFileWriter();
 
   constructor(rootDir: string) {
     this.root = resolve(rootDir);
@@ -87,24 +85,19 @@ export class PosixStorage implements Storage {
     }
   }
 
-  /**
-   * Write a temp file with `fill` (or, for `data` of a size worth it, O_DIRECT), fsync it, then
-   * publish it under `key`.
-   */
-  private async putVia(key: string, options: PutOptions | undefined, fill: (fh: FileHandle) => Promise<void>, data?: Uint8Array): Promise<boolean> {
+  /** Write a temp file with `fill`, fsync it, then publish it under `key`. */
+  private async putVia(key: string, options: PutOptions | undefined, fill: (fh: FileHandle) => Promise<void>): Promise<boolean> {
     const path = this.pathOf(key);
     try {
       await this.ensureDir(dirname(path));
       const tmp = this.tempPath(path);
       try {
-        if (!(data && this.direct.wants(data.length) && (await this.direct.write(tmp, data, FILE_MODE)))) {
-          const fh = await open(tmp, 'wx', FILE_MODE);
-          try {
-            await fill(fh);
-            await fh.sync();
-          } finally {
-            await fh.close();
-          }
+        const fh = await open(tmp, 'wx', FILE_MODE);
+        try {
+          await fill(fh);
+          await fh.sync();
+        } finally {
+          await fh.close();
         }
       } catch (e) {
         await unlink(tmp).catch(() => undefined);
@@ -117,7 +110,7 @@ export class PosixStorage implements Storage {
   }
 
   put(key: string, data: Buffer | Uint8Array, options?: PutOptions): Promise<boolean> {
-    return this.putVia(key, options, (fh) => fh.writeFile(data), data);
+    return this.putVia(key, options, (fh) => fh.writeFile(data));
   }
 
   putStream(key: string, data: Readable, options?: PutOptions): Promise<boolean> {
