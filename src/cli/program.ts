@@ -21,6 +21,7 @@ import { spoolIdentity } from '../core/fast-line.js';
 import { Repository } from '../repo/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import { restoreMode } from '../command/restore/plan.js';
+import { sourceEngine } from '../command/restore/source-engine.js';
 import type { LogicalDumper, LogicalLoader } from '../engine/logical.js';
 import { walGet } from '../command/wal-get/index.js';
 import { PREFETCH_MAX, PREFETCH_SPOOL, asyncGetOfProcess, prefetchAfter } from '../command/wal-get/prefetch.js';
@@ -427,12 +428,12 @@ export function buildProgram(): Command {
         map.set(Number(mm[1]), resolve(mm[2]!));
       }
       // One repository open for the whole restore: on S3 each open is a client and round trips.
-      const { restoreMysql, sourceEngine } = await import('../command/restore/mysql.js');
       await withRepo(s, async (repo) => {
         // Engines whose backups are applied as a chain restore with their own recipe.
         // The source's recorded engine; for a source with nothing in it yet, the configured one.
         const engine = (await sourceEngine(repo, s.source)) ?? engineFor(s.connection.engine);
         if (engine.capabilities.chainRestore) {
+          const { restoreMysql } = await import('../command/restore/mysql.js');
           const owner = resolveRunAs(o.runAs ?? s.runAs ?? 'mysql');
           const target = mysqlTarget(o);
           const mysqlResult = await restoreMysql({ repo, source: s.source, targetDir, label: o.backup, force: !!o.force, target, start: o.start ? { port: o.port! } : undefined, replayAs: { user: s.connection.user, password: s.connection.password }, owner, reporter: reporter() });

@@ -10,8 +10,6 @@ import { dbtoolError } from '../../core/errors.js';
 import { chownTree } from '../../core/os-user.js';
 import type { OsUser } from '../../core/os-user.js';
 import type { Reporter } from '../../core/reporter.js';
-import { engineFor } from '../../engine/engine.js';
-import type { Engine } from '../../engine/engine.js';
 import { binlogDatetime, replayBinlogs } from '../../engine/mysql/binlog-replay.js';
 import type { MysqlConnectionOptions } from '../../engine/mysql/connection.js';
 import { startMysqld } from '../../engine/mysql/instance.js';
@@ -22,7 +20,6 @@ import { materialise } from '../../repo/materialise.js';
 import { loadManifests } from '../../repo/manifest.js';
 import type { Manifest } from '../../repo/manifest.js';
 import type { Repository } from '../../repo/repository.js';
-import { readSourceIdentity } from '../../repo/source-identity.js';
 import { chainOf, chooseMysqlBackup, planMysqlPitr } from './mysql-plan.js';
 import type { MysqlPitrPlan, MysqlTarget } from './mysql-plan.js';
 
@@ -53,12 +50,6 @@ export interface MysqlRestoreResult {
   /** what was replayed after the backup */
   replay?: { files: string[]; from: string; stop: string };
   server?: { port: number; socket: string; pid: number };
-}
-
-/** The engine a source belongs to (from its identity record); undefined for an unknown source. */
-export async function sourceEngine(repo: Repository, source: string): Promise<Engine | undefined> {
-  const id = await readSourceIdentity(repo, source);
-  return id ? engineFor(id.engine) : undefined;
 }
 
 const PID_FILE = 'mysqld.pid';
