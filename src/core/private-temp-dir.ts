@@ -1,8 +1,8 @@
 // Private temporary directories (mode 0700) that are removed when the work is done, when it
 // fails, and when the process is stopped by SIGINT/SIGTERM or exits (only SIGKILL can leave one).
 
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onProcessExit } from './on-process-exit.js';
@@ -30,7 +30,9 @@ export interface PrivateTempDir {
 /** mkdtemp under `parent` (default: the system temp dir, $TMPDIR), mode 0700, tracked until removed. */
 export async function makePrivateTempDir(prefix: string, parent?: string): Promise<PrivateTempDir> {
   installHooks();
-  const path = await mkdtemp(join(parent ?? tmpdir(), prefix));
+  // Created and tracked in one synchronous step: with an awaited mkdtemp, a SIGTERM handled between
+  // the directory appearing and its tracking left it behind (seen once in CI).
+  const path = mkdtempSync(join(parent ?? tmpdir(), prefix));
   live.add(path);
   return {
     path,
