@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import { keys } from './keys.js';
 import type { Repository } from './repository.js';
-import { getIfPresent } from '../storage/storage.js';
+import { getIfPresent, listKeysOf } from '../storage/storage.js';
 
 /**
  * What the archive needs to know of a binlog's bytes, fed to it in order. The engine knows the
@@ -141,8 +141,8 @@ async function readBinlogMeta(repo: Repository, source: string, name: string): P
 /** Every archived binlog of a source, in replay order. */
 export async function listBinlogs(repo: Repository, source: string): Promise<ArchivedBinlog[]> {
   const names: string[] = [];
-  for await (const obj of repo.storage.list(keys.binlogPrefix(source))) {
-    if (obj.key.endsWith('.meta')) names.push(obj.key.slice(keys.binlogPrefix(source).length, -'.meta'.length));
+  for await (const key of listKeysOf(repo.storage, keys.binlogPrefix(source))) {
+    if (key.endsWith('.meta')) names.push(key.slice(keys.binlogPrefix(source).length, -'.meta'.length));
   }
   const metas = await Promise.all(names.map((n) => readBinlogMeta(repo, source, n)));
   return metas.filter((m): m is ArchivedBinlog => m !== undefined).sort((a, b) => a.seq - b.seq);

@@ -5,6 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import { keys, chunkIdFromKey } from './keys.js';
 import { Limiter } from './limiter.js';
+import { listKeysOf } from '../storage/storage.js';
 import type { Repository } from './repository.js';
 import { tamperedError } from './repository.js';
 import { arrayBufferCopy, ownedArrayBuffer } from './owned-array-buffer.js';
@@ -22,16 +23,10 @@ export interface ChunkStats {
   newChunks: number;
 }
 
-async function* keysOf(objects: AsyncIterable<{ key: string }>): AsyncIterable<string> {
-  for await (const o of objects) yield o.key;
-}
-
 /** Every chunk id present in the repository (listing `chunks/`). */
 export async function listChunkIds(repo: Repository): Promise<Set<string>> {
   const ids = new Set<string>();
-  const { storage } = repo;
-  const listed = storage.listKeys ? storage.listKeys(keys.chunksPrefix) : keysOf(storage.list(keys.chunksPrefix));
-  for await (const key of listed) {
+  for await (const key of listKeysOf(repo.storage, keys.chunksPrefix)) {
     const id = chunkIdFromKey(key);
     if (id) ids.add(id);
   }

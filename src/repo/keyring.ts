@@ -6,7 +6,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID, scrypt } from 'node:crypto';
 import { z } from 'zod';
 import { dbtoolError, messageOf } from '../core/errors.js';
-import { getIfPresent } from '../storage/storage.js';
+import { getIfPresent, listKeysOf } from '../storage/storage.js';
 import type { Storage } from '../storage/storage.js';
 import { keys } from './keys.js';
 
@@ -111,7 +111,7 @@ async function readKeyFile(storage: Storage, key: string): Promise<KeyFile | und
 
 async function listKeyFiles(storage: Storage): Promise<string[]> {
   const out: string[] = [];
-  for await (const obj of storage.list(keys.keysPrefix)) if (obj.key.endsWith('.key')) out.push(obj.key);
+  for await (const key of listKeysOf(storage, keys.keysPrefix)) if (key.endsWith('.key')) out.push(key);
   return out.sort();
 }
 

@@ -6,6 +6,7 @@ import { dbtoolError, isDbtoolError, messageOf } from '../core/errors.js';
 import { isLabel } from '../core/time.js';
 import { keys } from './keys.js';
 import type { Repository } from './repository.js';
+import { listKeysOf } from '../storage/storage.js';
 
 /** Format 2 added bundled files (`bundle`); format 1 manifests read as before. */
 export const MANIFEST_FORMAT = 2;
@@ -149,8 +150,8 @@ export async function readManifest(repo: Repository, source: string, label: stri
 export async function listBackupLabels(repo: Repository, source: string): Promise<string[]> {
   const out: string[] = [];
   const prefix = keys.manifestsPrefix(source);
-  for await (const obj of repo.storage.list(prefix)) {
-    const name = obj.key.slice(prefix.length);
+  for await (const key of listKeysOf(repo.storage, prefix)) {
+    const name = key.slice(prefix.length);
     if (!name.endsWith('.manifest')) continue;
     const label = name.slice(0, -'.manifest'.length);
     if (isLabel(label)) out.push(label);

@@ -86,6 +86,18 @@ export interface Storage {
   localPath?(key: string): string;
 }
 
+/**
+ * The keys under `prefix`, as list(prefix) gives them: through listKeys where the driver has it
+ * (posix: no stat per object), else from list.
+ */
+export async function* listKeysOf(storage: Storage, prefix: string): AsyncIterable<string> {
+  if (storage.listKeys) {
+    yield* storage.listKeys(prefix);
+    return;
+  }
+  for await (const o of storage.list(prefix)) yield o.key;
+}
+
 /** The whole object, or undefined when it is missing (every other failure still throws). */
 export async function getIfPresent(storage: Storage, key: string): Promise<Buffer | undefined> {
   try {

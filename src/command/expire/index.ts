@@ -18,6 +18,7 @@ import { deleteBinlog, listBinlogs } from '../../repo/binlog-archive.js';
 import { binlogsToExpire } from './binlog-plan.js';
 import { archiveToExpire, planExpire, unreferencedChunks } from './plan.js';
 import type { ExpirePlan, RetentionPolicy } from './plan.js';
+import { listKeysOf } from '../../storage/storage.js';
 
 export interface ExpireOptions {
   repo: Repository;
@@ -42,8 +43,8 @@ export interface ExpireResult {
 /** Sources that have backups in this repository. */
 async function listSources(repo: Repository): Promise<string[]> {
   const out = new Set<string>();
-  for await (const obj of repo.storage.list(keys.backupsPrefix)) {
-    const name = obj.key.slice(keys.backupsPrefix.length).split('/')[0];
+  for await (const key of listKeysOf(repo.storage, keys.backupsPrefix)) {
+    const name = key.slice(keys.backupsPrefix.length).split('/')[0];
     if (name) out.add(name);
   }
   return [...out].sort();
